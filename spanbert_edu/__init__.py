@@ -1,0 +1,20 @@
+"""spanbert_edu: SpanBERT (Joshi et al., 2020) for learning.
+
+    >>> from spanbert_edu import SpanMaskingCollator, load_tokenizer, load_corpus
+    >>> from spanbert_edu.spans import expected_span_length
+    >>> round(expected_span_length(0.2, 10), 3)
+    3.797
+
+Modules: ``spans`` (span-length distribution), ``masking`` (every masking scheme),
+``collator`` (the Hugging Face collator), ``data`` (corpus, tokenizer, packing),
+``demo`` (the main job), ``cli`` (``python -m spanbert_edu``).
+"""
+from . import spans
+from .collator import SpanMaskingCollator
+from .data import load_corpus, load_tokenizer
+from .data.packing import pack_documents
+from .masking import MaskingConfig, mask_sequence
+
+__version__ = "0.1.0"
+__all__ = ["spans", "SpanMaskingCollator", "load_corpus", "load_tokenizer", "pack_documents",
+           "MaskingConfig", "mask_sequence", "__version__"]

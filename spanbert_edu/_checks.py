@@ -1,0 +1,62 @@
+"""Argument checks shared by the public functions.
+
+Every message names the argument, the value it got and what is allowed, so a student who
+passes ``geometric_p=1.5`` reads exactly what to change.
+"""
+from __future__ import annotations
+
+import numbers
+
+
+def check_int(name: str, value, minimum: int | None = None) -> int:
+    """An integer (not a bool), optionally at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_real(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    return float(value)
+
+
+def check_geometric_p(value, name: str = "geometric_p") -> float:
+    """A geometric success probability: (0, 1]."""
+    p = check_real(name, value)
+    if not 0.0 < p <= 1.0:
+        raise ValueError(f"{name} must be in (0, 1], got {value!r}")
+    return p
+
+
+def check_ratio(name: str, value) -> float:
+    """A masking ratio: open interval (0, 1)."""
+    r = check_real(name, value)
+    if not 0.0 < r < 1.0:
+        raise ValueError(f"{name} must be in the open interval (0, 1), got {value!r}")
+    return r
+
+
+def check_probability(name: str, value) -> float:
+    """A probability: closed interval [0, 1]."""
+    r = check_real(name, value)
+    if not 0.0 <= r <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return r
+
+
+def check_span_range(min_len, max_len) -> tuple[int, int]:
+    """``1 <= min_len <= max_len``."""
+    lo = check_int("min_len", min_len, minimum=1)
+    hi = check_int("max_len", max_len, minimum=1)
+    if hi < lo:
+        raise ValueError(f"max_len must be >= min_len, got max_len={hi} < min_len={lo}")
+    return lo, hi
+
+
+def check_choice(name: str, value, allowed) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+    return value

@@ -1,0 +1,93 @@
+"""The bundled cased WordPiece tokenizer: loading it, and the script-side function that trained it.
+
+WordPiece training in ``tokenizers`` is not deterministic (the same corpus can give a
+different vocabulary run to run), so the vocabulary was trained ONCE by
+``scripts/train_tokenizer.py`` and the file ``spanbert_edu/assets/vocab.txt`` is committed.
+``load_tokenizer()`` only reads that file: every user gets the same token ids.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+VOCAB_FILE = ASSETS / "vocab.txt"
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # [PAD] = 0, as in BERT
+
+
+def load_tokenizer(name_or_path: str | os.PathLike | None = None, model_max_length: int = 512):
+    """A ``transformers`` fast BERT tokenizer (cased) with working ``word_ids()``.
+
+    ``None`` loads the bundled vocabulary; a ``vocab.txt`` path loads that file; anything
+    else goes to ``AutoTokenizer.from_pretrained`` (a saved folder, or a hub name when online,
+    e.g. ``"SpanBERT/spanbert-base-cased"``).
+    """
+    from transformers import AutoTokenizer, BertTokenizerFast
+
+    if name_or_path is None or str(name_or_path).endswith(".txt"):
+        vocab = Path(name_or_path) if name_or_path is not None else VOCAB_FILE
+        if not vocab.is_file():
+            raise ValueError(f"name_or_path={str(vocab)!r}: no such vocabulary file")
+        return BertTokenizerFast(vocab=str(vocab), do_lower_case=False, strip_accents=False,
+                                 tokenize_chinese_chars=True, model_max_length=model_max_length)
+    return AutoTokenizer.from_pretrained(name_or_path, model_max_length=model_max_length)
+
+
+def train_wordpiece(texts, vocab_size: int = 8192, min_frequency: int = 2):
+    """Train a cased BERT WordPiece model on an iterable of strings; returns a ``tokenizers.Tokenizer``.
+
+    Not deterministic run to run (see the module docstring): save the vocabulary and commit it.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                                strip_accents=False, lowercase=False)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()  # punctuation becomes its own word
+    tok.decoder = decoders.WordPiece(prefix="##")
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                        special_tokens=SPECIAL_TOKENS, continuing_subword_prefix="##")
+    tok.train_from_iterator(texts, trainer=trainer)
+    return tok
+
+
+def save_vocab(tokenizer, path: str | os.PathLike) -> None:
+    """Write a WordPiece vocabulary file: one token per line, in id order."""
+    vocab = tokenizer.get_vocab()
+    tokens = sorted(vocab, key=vocab.get)
+    if [vocab[t] for t in tokens] != list(range(len(tokens))):
+        raise ValueError("tokenizer ids are not contiguous from 0; cannot write vocab.txt")
+    Path(path).write_text("\n".join(tokens) + "\n", encoding="utf-8")
+
+
+def count_unigrams(sequences, vocab_size: int) -> np.ndarray:
+    """Token counts over an iterable of id sequences: the "unigram distribution" SpanBERT
+    draws its random replacement tokens from."""
+    counts = np.zeros(vocab_size, dtype=np.int64)
+    for ids in sequences:
+        counts += np.bincount(np.asarray(ids, dtype=np.int64), minlength=vocab_size)[:vocab_size]
+    return counts
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_unigram_counts() -> np.ndarray:
+    """Unigram counts of the bundled tokenizer over the default corpus' training split."""
+    from .corpus import load_corpus
+
+    tok = load_tokenizer()
+    texts = [d.text for d in load_corpus("default", split="train")]
+    encodings = tok.backend_tokenizer.encode_batch(texts, add_special_tokens=False)
+    return count_unigrams((e.ids for e in encodings), len(tok))
+
+
+def is_bundled_tokenizer(tokenizer) -> bool:
+    """True if ``tokenizer`` has exactly the bundled vocabulary."""
+    return len(tokenizer) == len(_bundled_vocab()) and tokenizer.get_vocab() == _bundled_vocab()
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_vocab() -> dict:
+    return {t: i for i, t in enumerate(VOCAB_FILE.read_text(encoding="utf-8").splitlines())}

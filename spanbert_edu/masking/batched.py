@@ -1,0 +1,156 @@
+"""The batched masker the collator uses: the reference algorithm, vectorised over a batch.
+
+Same distributions as :mod:`.reference` (a test compares them over many draws), different
+random streams, so the outputs for a given seed differ between the two.
+
+How each selection step is vectorised (numpy, (B, L) arrays throughout):
+
+* ``subword``: one random key per token, mask the ``budget`` smallest keys of each row.
+* ``whole_word``: one random key per WORD; sorting tokens by (word key, position) lays the
+  words out in random order, each word's tokens together, so the first ``budget`` tokens in
+  that order are "whole words in random order, the last one cut at the budget".
+* ``span``: rounds. In each round every row still under budget draws a length and an anchor
+  uniform over its UNMASKED positions (the same law as the authors' "draw, redraw if masked"),
+  covers ``l`` words from the anchor's word start, and takes the new positions left to right
+  up to the budget. Rounds run until every row is full: about budget / 5 rounds.
+* ``entity`` / ``phrase`` / ``ernie``: the selection loops over rows with the reference
+  (their candidate spans are ragged lists); replacement and targets are still batched.
+
+Replacement (80/10/10) and SBO targets are one vectorised pass over the merged runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..spans import SpanLengthSampler
+from .config import LINGUISTIC_MIX, MaskingConfig, ReplacementVocab
+from .reference import IGNORE_INDEX, select_linguistic
+from .words import normalise_word_starts
+
+
+def _rank_within_rows(keys):
+    """rank[b, i] = position of token i when row b is sorted by ``keys`` (last axis first)."""
+    order = np.lexsort(keys) if isinstance(keys, tuple) else np.argsort(keys, axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(order.shape[1])[None, :].repeat(len(order), 0), axis=1)
+    return rank
+
+
+def select_subword_batched(maskable, budget, rng):
+    keys = np.where(maskable, rng.random(maskable.shape), 2.0)  # non-maskable sort last
+    return _rank_within_rows(keys) < budget[:, None]
+
+
+def select_whole_words_batched(word_start, maskable, budget, rng):
+    word_index = np.cumsum(word_start, axis=1) - 1                # (B, L) word of each token
+    word_key = rng.random(maskable.shape)                         # one key per word (<= L words)
+    token_key = np.take_along_axis(word_key, np.maximum(word_index, 0), axis=1)
+    token_key = np.where(maskable, token_key, 2.0)
+    position = np.broadcast_to(np.arange(maskable.shape[1]), maskable.shape)
+    return _rank_within_rows((position, token_key)) < budget[:, None]  # sort by key, then position
+
+
+def _word_tables(word_start, maskable):
+    """Flat word tables: each token's global word id, each word's first/last column, and the
+    last word of the segment each word sits in (so a span never crosses a [SEP])."""
+    B, L = maskable.shape
+    nxt_start = np.ones_like(maskable)
+    nxt_start[:, :-1] = word_start[:, 1:] | ~maskable[:, 1:]
+    word_end = maskable & nxt_start                        # last token of each word
+    seg_end = np.zeros_like(maskable)
+    seg_end[:, :-1] = maskable[:, :-1] & ~maskable[:, 1:]
+    seg_end[:, -1] = maskable[:, -1]
+    global_word = (np.cumsum(word_start.ravel()) - 1).reshape(B, L)
+    first_col = np.flatnonzero(word_start.ravel()) % L
+    last_col = np.flatnonzero(word_end.ravel()) % L
+    seg_last_words = global_word.ravel()[np.flatnonzero(seg_end.ravel())]
+    seg_last = seg_last_words[np.searchsorted(seg_last_words, np.arange(len(first_col)))]
+    return global_word, first_col, last_col, seg_last
+
+
+def select_spans_batched(word_start, maskable, budget, sampler, rng):
+    B, L = maskable.shape
+    global_word, first_col, last_col, seg_last = _word_tables(word_start, maskable)
+    col = np.arange(L)
+    masked = np.zeros((B, L), dtype=bool)
+    count = np.zeros(B, dtype=np.int64)
+    while True:
+        rows = np.flatnonzero(count < budget)
+        if len(rows) == 0:
+            return masked
+        free = maskable[rows] & ~masked[rows]                          # (R, L)
+        anchor = np.where(free, rng.random(free.shape), -1.0).argmax(1)  # uniform over free
+        span_len = sampler(len(rows), rng)                             # (R,) in words
+        w0 = global_word[rows, anchor]
+        w1 = np.minimum(w0 + span_len - 1, seg_last[w0])
+        in_span = (col >= first_col[w0][:, None]) & (col <= last_col[w1][:, None])
+        new = in_span & free
+        take = new & (np.cumsum(new, axis=1) <= (budget[rows] - count[rows])[:, None])
+        masked[rows] |= take
+        count[rows] += take.sum(1)
+
+
+def replace_and_target_batched(input_ids, maskable, masked, config: MaskingConfig,
+                               vocab: ReplacementVocab, rng):
+    """80/10/10 and SBO targets for a whole batch; returns a dict of numpy arrays."""
+    B, L = input_ids.shape
+    prev = np.zeros_like(masked)
+    prev[:, 1:] = masked[:, :-1]
+    nxt = np.zeros_like(masked)
+    nxt[:, :-1] = masked[:, 1:]
+    run_rows, run_s = np.nonzero(masked & ~prev)      # merged runs, row-major order
+    _, run_e = np.nonzero(masked & ~nxt)
+    tok_rows, tok_cols = np.nonzero(masked)
+    run_of_token = np.cumsum((masked & ~prev)[tok_rows, tok_cols]) - 1
+
+    u = rng.random(len(run_s))[run_of_token] if config.replacement == "span" else rng.random(len(tok_rows))
+    out = input_ids.copy()
+    to_mask = u < config.mask_prob
+    to_random = ~to_mask & (u < config.mask_prob + config.random_prob)
+    out[tok_rows[to_mask], tok_cols[to_mask]] = vocab.mask_token_id
+    out[tok_rows[to_random], tok_cols[to_random]] = vocab.sample(int(to_random.sum()), rng)
+    labels = np.where(masked, input_ids, IGNORE_INDEX)
+
+    # SBO: runs whose left and right neighbours are ordinary tokens.
+    left, right = run_s - 1, run_e + 1
+    ok = (left >= 0) & (right < L)
+    ok[ok] = maskable[run_rows[ok], left[ok]] & maskable[run_rows[ok], right[ok]]
+    r, s, e = run_rows[ok], run_s[ok], run_e[ok]
+    rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")   # index of the run in its row
+    n_spans = max(1, int(rank.max()) + 1 if len(rank) else 1)
+    T = config.max_span_targets
+    span_boundaries = np.full((B, n_spans, 2), -1, dtype=np.int64)
+    span_boundaries[r, rank, 0], span_boundaries[r, rank, 1] = s - 1, e + 1
+    offsets = np.arange(T)
+    inside = offsets[None, :] < (e - s + 1)[:, None]                  # (R, T)
+    cols = np.minimum(s[:, None] + offsets[None, :], L - 1)
+    span_labels = np.full((B, n_spans, T), IGNORE_INDEX, dtype=np.int64)
+    span_labels[r, rank] = np.where(inside, input_ids[r[:, None], cols], IGNORE_INDEX)
+    return {"input_ids": out, "labels": labels, "span_boundaries": span_boundaries,
+            "span_labels": span_labels}
+
+
+def mask_batch(input_ids, word_start, maskable, config: MaskingConfig, vocab: ReplacementVocab,
+               rng: np.random.Generator, candidates=None):
+    """Mask a (B, L) batch; ``candidates`` is a per-row list of ``{"entity": [(s, e)], ...}``."""
+    input_ids = np.asarray(input_ids, dtype=np.int64)
+    maskable = np.asarray(maskable, dtype=bool)
+    word_start = normalise_word_starts(word_start, maskable)
+    budget = config.budget(maskable.sum(1))                          # (B,)
+    if config.scheme == "subword":
+        masked = select_subword_batched(maskable, budget, rng)
+    elif config.scheme == "whole_word":
+        masked = select_whole_words_batched(word_start, maskable, budget, rng)
+    elif config.scheme == "span":
+        sampler = SpanLengthSampler(config.geometric_p, config.max_span_length,
+                                    config.min_span_length, config.span_length_mode)
+        masked = select_spans_batched(word_start, maskable, budget, sampler, rng)
+    else:
+        mix = LINGUISTIC_MIX[config.scheme]
+        masked = np.zeros_like(maskable)
+        for b in range(len(input_ids)):
+            if budget[b] > 0:
+                row_candidates = candidates[b] if candidates is not None else {}
+                masked[b] = select_linguistic(word_start[b], maskable[b], budget[b],
+                                              row_candidates, mix, rng)
+    return replace_and_target_batched(input_ids, maskable, masked, config, vocab, rng)

@@ -1,0 +1,138 @@
+r"""Span lengths: the geometric distribution SpanBERT draws span lengths (in words) from.
+
+SpanBERT samples a span length :math:`\ell` from a geometric distribution with
+:math:`p = 0.2`, restricted to :math:`1 \le \ell \le 10`. "Restricted" has two readings:
+
+* ``mode="truncate"`` (the authors' code, our default): keep the weights
+  :math:`p q^{\ell-1}` (:math:`q = 1 - p`) for :math:`m \le \ell \le n` and renormalise.
+  Mean 3.797 for p=0.2, n=10 -- the paper's "mean span length 3.8".
+* ``mode="clip"`` (the paper's word): draw an unrestricted geometric and clip it into
+  :math:`[m, n]`, so the mass above :math:`n` piles up on :math:`n` (and below :math:`m`
+  on :math:`m`). Mean 4.463 for p=0.2, n=10.
+
+Closed forms (derived once, here, next to the code that computes them)
+----------------------------------------------------------------------
+Two finite geometric sums, for :math:`q \ne 1` and :math:`N \ge 1`:
+
+.. math::
+    S_0 = \sum_{k=1}^{N} q^{k-1} = \frac{1 - q^N}{1 - q} = \frac{1 - q^N}{p},
+    \qquad
+    S_1 = \sum_{k=1}^{N} k\, q^{k-1} = \frac{d}{dq}\sum_{k=0}^{N} q^k
+        = \frac{1 - (N+1) q^N + N q^{N+1}}{p^2}.
+
+*Truncated.* Write :math:`\ell = m - 1 + k` with :math:`k = 1..N`, :math:`N = n - m + 1`.
+The weights are proportional to :math:`q^{k-1}`, so
+
+.. math::
+    E[\ell] = m - 1 + \frac{S_1}{S_0}
+            = m - 1 + \frac{1 - (N+1)q^N + N q^{N+1}}{p\,(1 - q^N)}
+            = m - 1 + \frac{1}{p} - \frac{N q^N}{1 - q^N},
+
+where the last step splits :math:`1 - (N+1)q^N + Nq^{N+1} = (1 - q^N) - N q^N (1 - q)`.
+For :math:`m=1, n=10, p=0.2`: :math:`5 - 10 \cdot 0.8^{10} / (1 - 0.8^{10}) = 3.797`.
+
+*Clipped.* For a non-negative integer variable :math:`E[X] = \sum_{k \ge 0} P(X > k)`.
+With :math:`X = \min(\max(G, m), n)` and :math:`P(G > k) = q^k`:
+
+.. math::
+    E[X] = \sum_{k=0}^{m-1} 1 + \sum_{k=m}^{n-1} q^k = m + \frac{q^m - q^n}{p}.
+
+For :math:`m=1, n=10, p=0.2`: :math:`1 + (0.8 - 0.8^{10})/0.2 = 4.463`.
+
+Both reduce to :math:`m` at :math:`p = 1` (every span has the minimum length).
+
+This module does not mask anything; :mod:`spanbert_edu.masking` uses it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import check_choice, check_geometric_p, check_int, check_span_range
+
+MODES = ("truncate", "clip")
+
+
+def _check(p, max_len, min_len, mode):
+    p = check_geometric_p(p, name="p")
+    min_len, max_len = check_span_range(min_len, max_len)
+    check_choice("mode", mode, MODES)
+    return p, max_len, min_len
+
+
+def span_length_pmf(p: float, max_len: int, min_len: int = 1, mode: str = "truncate") -> np.ndarray:
+    """Probabilities of span lengths ``min_len..max_len`` (index 0 is ``min_len``).
+
+    >>> span_length_pmf(0.2, 10).round(3)[:3]
+    array([0.224, 0.179, 0.143])
+    """
+    p, max_len, min_len = _check(p, max_len, min_len, mode)
+    lengths = np.arange(min_len, max_len + 1)
+    q = 1.0 - p
+    geom = p * q ** (lengths - 1)  # P(G = l) of the unrestricted geometric on 1, 2, ...
+    if mode == "truncate":
+        # Weights relative to min_len (q^(l - min_len)) so that p = 1 still normalises: 0**0 = 1.
+        weights = q ** (lengths - min_len)
+        return weights / weights.sum()
+    # clip: the mass of G < min_len lands on min_len, the mass of G > max_len on max_len.
+    pmf = geom.copy()
+    pmf[0] = 1.0 - q ** min_len if len(pmf) > 1 else 1.0  # P(G <= min_len)
+    if len(pmf) > 1:
+        pmf[-1] = q ** (max_len - 1)  # P(G >= max_len)
+    return pmf
+
+
+def expected_span_length(p: float, max_len: int, min_len: int = 1, mode: str = "truncate") -> float:
+    """Mean span length by the closed forms derived in the module docstring (no summing).
+
+    >>> round(expected_span_length(0.2, 10), 3), round(expected_span_length(0.2, 10, mode="clip"), 3)
+    (3.797, 4.463)
+    """
+    p, max_len, min_len = _check(p, max_len, min_len, mode)
+    q = 1.0 - p
+    if mode == "clip":
+        return min_len + (q ** min_len - q ** max_len) / p
+    n_lengths = max_len - min_len + 1
+    q_n = q ** n_lengths
+    return min_len - 1 + 1.0 / p - n_lengths * q_n / (1.0 - q_n)
+
+
+def span_length_std(p: float, max_len: int, min_len: int = 1, mode: str = "truncate") -> float:
+    """Standard deviation of the span length (from the pmf; used for Monte Carlo error bars)."""
+    pmf = span_length_pmf(p, max_len, min_len, mode)
+    lengths = np.arange(min_len, max_len + 1)
+    mean = float(pmf @ lengths)
+    return float(np.sqrt(pmf @ (lengths - mean) ** 2))
+
+
+def as_rng(seed) -> np.random.Generator:
+    """A numpy Generator from ``None`` (fresh entropy), an int seed or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        return np.random.default_rng()
+    return np.random.default_rng(check_int("seed", seed, minimum=0))
+
+
+class SpanLengthSampler:
+    """Draws span lengths; keeps the cumulative distribution so each draw is a binary search."""
+
+    def __init__(self, p: float = 0.2, max_len: int = 10, min_len: int = 1, mode: str = "truncate"):
+        self.pmf = span_length_pmf(p, max_len, min_len, mode)
+        self.min_len = int(min_len)
+        self.cdf = np.cumsum(self.pmf)
+        self.cdf[-1] = 1.0  # guard against round-off leaving the last bin unreachable
+
+    def __call__(self, size, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random(size)
+        return self.min_len + np.searchsorted(self.cdf, u, side="right")
+
+
+def sample_span_lengths(size: int, p: float = 0.2, max_len: int = 10, min_len: int = 1,
+                        mode: str = "truncate", seed=None) -> np.ndarray:
+    """``size`` span lengths (int64); ``seed`` is an int, a numpy Generator or None.
+
+    >>> sample_span_lengths(5, seed=0)
+    array([4, 2, 1, 1, 6])
+    """
+    size = check_int("size", size, minimum=0)
+    return SpanLengthSampler(p, max_len, min_len, mode)(size, as_rng(seed)).astype(np.int64)

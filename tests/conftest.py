@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+
+from spanbert_edu import load_corpus, load_tokenizer, pack_documents
+from spanbert_edu.masking import ReplacementVocab, make_proposers, maskable_positions, word_starts_from_word_ids
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return load_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def heldout_examples(tokenizer):
+    """Held-out blocks of <= 128 tokens with heuristic entity/phrase spans."""
+    docs = load_corpus("default", "heldout")
+    return pack_documents(docs, tokenizer, max_length=128, proposers=make_proposers("heuristic"))
+
+
+@pytest.fixture(scope="session")
+def uniform_vocab(tokenizer):
+    return ReplacementVocab.uniform(len(tokenizer), tokenizer.mask_token_id, tokenizer.all_special_ids)
+
+
+def as_arrays(example, special_ids):
+    """(input_ids, word_start, maskable) numpy arrays of one packed example."""
+    ids = np.asarray(example["input_ids"], dtype=np.int64)
+    return ids, word_starts_from_word_ids(example["word_ids"]), maskable_positions(ids, special_ids)
+
+
+def candidates_of(example):
+    return {k: example.get(f"{k}_spans", []) for k in ("entity", "phrase")}
