@@ -16,6 +16,7 @@ from the heuristic proposer run on the tokens.
 """
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 from collections.abc import Mapping
@@ -127,48 +128,69 @@ class SpanMaskingCollator:
         return self._rng
 
     # ------------------------------------------------------------------ padding
-    def _as_rows(self, examples):
+    def _as_dicts(self, examples):
         if not isinstance(examples, (list, tuple)) or len(examples) == 0:
             raise TypeError(f"examples must be a non-empty list of dicts with 'input_ids', got {examples!r:.80}")
-        kinds = {type(e).__name__ for e in examples}
         dicts = [isinstance(e, Mapping) for e in examples]
         if any(dicts) and not all(dicts):
-            raise TypeError(f"examples must all be dicts or all be id sequences, got a mix of {sorted(kinds)}")
+            kinds = sorted({type(e).__name__ for e in examples})
+            raise TypeError(f"examples must all be dicts or all be id sequences, got a mix of {kinds}")
         if not all(dicts):
             examples = [{"input_ids": e} for e in examples]
-        rows = []
         for i, e in enumerate(examples):
             if "input_ids" not in e:
                 raise ValueError(f"examples[{i}] has no 'input_ids' (keys: {sorted(e)})")
-            ids = np.asarray(e["input_ids"])
-            if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
-                raise TypeError(f"examples[{i}]['input_ids'] must be a 1-D sequence of ints, got {e['input_ids']!r:.80}")
-            rows.append((e, ids.astype(np.int64)))
-        return rows
+        return examples
 
-    def _pad(self, rows):
-        B = len(rows)
-        L = max(len(ids) for _, ids in rows)
+    def _stack(self, examples, key, L, fill):
+        """Pad ``example[key]`` of every example into a (B, L) int64 array; None -> -1."""
+        seqs = [e[key] for e in examples]
+        first = next((x[0] for x in seqs if len(x)), 0)
+        if all(len(x) == L for x in seqs) and isinstance(first, (numbers.Integral, np.integer)):
+            try:  # one conversion for the whole batch when lengths agree (the common case)
+                arr = np.asarray(seqs, dtype=np.int64)
+            except (TypeError, ValueError):
+                arr = np.asarray(seqs, dtype=object)
+        elif all(len(x) == L for x in seqs):
+            arr = np.asarray(seqs)
+        else:
+            arr = np.full((len(seqs), L), fill, dtype=object if key == "word_ids" else np.int64)
+            for b, x in enumerate(seqs):
+                arr[b, :len(x)] = np.asarray(x, dtype=arr.dtype) if len(x) else []
+        if arr.dtype == object and key == "word_ids":
+            arr = np.array([[-1 if w is None else w for w in row] for row in arr.tolist()])
+        if arr.ndim != 2 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
+            bad = next((i for i, x in enumerate(seqs) if np.asarray(x).ndim != 1
+                        or not np.issubdtype(np.asarray(x).dtype, np.integer)), 0)
+            raise TypeError(f"examples[{bad}][{key!r}] must be a 1-D sequence of ints, got {seqs[bad]!r:.80}")
+        return arr.astype(np.int64, copy=False)
+
+    def _pad(self, examples):
+        """(input_ids, attention_mask, word_start) as (B, L) arrays."""
+        L = max(len(e["input_ids"]) for e in examples)
         if self.pad_to_multiple_of:
             L = -(-L // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        input_ids = np.full((B, L), self.tokenizer.pad_token_id, dtype=np.int64)
-        attention = np.zeros((B, L), dtype=np.int64)
-        for b, (e, ids) in enumerate(rows):
-            input_ids[b, :len(ids)] = ids
-            attention[b, :len(ids)] = np.asarray(e["attention_mask"])[:len(ids)] if "attention_mask" in e else 1
-        return input_ids, attention
+        input_ids = self._stack(examples, "input_ids", L, self.tokenizer.pad_token_id)
+        lengths = np.array([len(e["input_ids"]) for e in examples])
+        real = np.arange(L)[None, :] < lengths[:, None]
+        if all("attention_mask" in e for e in examples):
+            attention = self._stack(examples, "attention_mask", L, 0) * real
+        else:
+            attention = real.astype(np.int64)
+        # word starts: from word_ids where an example has them, else WordPiece's ## rule
+        word_start = ~self.continuation[np.clip(input_ids, 0, len(self.continuation) - 1)]
+        has_words = [b for b, e in enumerate(examples)
+                     if e.get("word_ids") is not None and len(e["word_ids"]) == lengths[b]]
+        if has_words:
+            sub = [examples[b] for b in has_words]
+            word_ids = self._stack(sub, "word_ids", L, -1)
+            word_start[has_words] = word_starts_from_word_ids(word_ids)
+        return input_ids, attention, word_start
 
-    def _word_starts(self, rows, input_ids):
-        word_start = ~self.continuation[np.minimum(input_ids, len(self.continuation) - 1)]
-        for b, (e, ids) in enumerate(rows):
-            if e.get("word_ids") is not None and len(e["word_ids"]) == len(ids):
-                word_start[b, :len(ids)] = word_starts_from_word_ids(list(e["word_ids"]))
-        return word_start
-
-    def _candidates(self, rows, input_ids, word_start, maskable):
+    def _candidates(self, examples, input_ids, word_start, maskable):
         kinds = [k for k in ("entity", "phrase") if k in LINGUISTIC_MIX[self.config.scheme]]
         out = []
-        for b, (e, _) in enumerate(rows):
+        for b, e in enumerate(examples):
             found = {}
             for kind in kinds:
                 key = next((k for k in _LINGUISTIC_KEYS[kind] if e.get(k) is not None), None)
@@ -183,24 +205,21 @@ class SpanMaskingCollator:
 
     # ------------------------------------------------------------------ the call
     def __call__(self, examples):
-        rows = self._as_rows(examples)
-        input_ids, attention_mask = self._pad(rows)
+        examples = self._as_dicts(examples)
+        input_ids, attention_mask, word_start = self._pad(examples)
         maskable = maskable_positions(input_ids, self.special_ids, attention_mask)
-        for b, (e, ids) in enumerate(rows):
-            if e.get("special_tokens_mask") is not None:
-                maskable[b, :len(ids)] &= ~np.asarray(e["special_tokens_mask"], dtype=bool)
-        word_start = self._word_starts(rows, input_ids)
+        if any(e.get("special_tokens_mask") is not None for e in examples):
+            flagged = [e["special_tokens_mask"] if e.get("special_tokens_mask") is not None
+                       else [0] * len(e["input_ids"]) for e in examples]
+            maskable &= self._stack([{"m": m} for m in flagged], "m", input_ids.shape[1], 0) == 0
         candidates = None
         if self.config.scheme in LINGUISTIC_MIX:
-            candidates = self._candidates(rows, input_ids, word_start, maskable)
+            candidates = self._candidates(examples, input_ids, word_start, maskable)
         masked = mask_batch(input_ids, word_start, maskable, self.config, self.vocab, self.rng, candidates)
         batch = {"input_ids": masked["input_ids"], "attention_mask": attention_mask,
                  "labels": masked["labels"]}
-        if all("token_type_ids" in e for e, _ in rows):
-            token_type_ids = np.zeros_like(input_ids)
-            for b, (e, ids) in enumerate(rows):
-                token_type_ids[b, :len(ids)] = np.asarray(e["token_type_ids"])[:len(ids)]
-            batch["token_type_ids"] = token_type_ids
+        if all("token_type_ids" in e for e in examples):
+            batch["token_type_ids"] = self._stack(examples, "token_type_ids", input_ids.shape[1], 0)
         if self.return_span_targets:
             batch["span_boundaries"] = masked["span_boundaries"]
             batch["span_labels"] = masked["span_labels"]

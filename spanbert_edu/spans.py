@@ -123,7 +123,10 @@ class SpanLengthSampler:
         self.cdf[-1] = 1.0  # guard against round-off leaving the last bin unreachable
 
     def __call__(self, size, rng: np.random.Generator) -> np.ndarray:
-        u = rng.random(size)
+        return self.from_uniform(rng.random(size))
+
+    def from_uniform(self, u: np.ndarray) -> np.ndarray:
+        """Inverse-CDF transform of uniform draws in [0, 1) into lengths."""
         return self.min_len + np.searchsorted(self.cdf, u, side="right")
 
 

@@ -10,9 +10,10 @@ How each selection step is vectorised (numpy, (B, L) arrays throughout):
   words out in random order, each word's tokens together, so the first ``budget`` tokens in
   that order are "whole words in random order, the last one cut at the budget".
 * ``span``: rounds. In each round every row still under budget draws a length and an anchor
-  uniform over its UNMASKED positions (the same law as the authors' "draw, redraw if masked"),
-  covers ``l`` words from the anchor's word start, and takes the new positions left to right
-  up to the budget. Rounds run until every row is full: about budget / 5 rounds.
+  uniform over its subword positions, exactly as the authors do; a row whose anchor is
+  already masked just draws again next round. Accepted spans cover ``l`` words from the
+  anchor's word start through a small (R, W) window of flat indices, taking new positions left
+  to right up to the budget. Rounds run until every row is full: about 20 for 512 tokens.
 * ``entity`` / ``phrase`` / ``ernie``: the selection loops over rows with the reference
   (their candidate spans are ragged lists); replacement and targets are still batched.
 
@@ -51,8 +52,9 @@ def select_whole_words_batched(word_start, maskable, budget, rng):
 
 
 def _word_tables(word_start, maskable):
-    """Flat word tables: each token's global word id, each word's first/last column, and the
-    last word of the segment each word sits in (so a span never crosses a [SEP])."""
+    """Flat word tables over the (B*L) batch: each token's global word id, each word's first
+    and last flat index, and the last word of the segment each word sits in (so a span never
+    crosses a [SEP] or runs into the next row)."""
     B, L = maskable.shape
     nxt_start = np.ones_like(maskable)
     nxt_start[:, :-1] = word_start[:, 1:] | ~maskable[:, 1:]
@@ -60,34 +62,42 @@ def _word_tables(word_start, maskable):
     seg_end = np.zeros_like(maskable)
     seg_end[:, :-1] = maskable[:, :-1] & ~maskable[:, 1:]
     seg_end[:, -1] = maskable[:, -1]
-    global_word = (np.cumsum(word_start.ravel()) - 1).reshape(B, L)
-    first_col = np.flatnonzero(word_start.ravel()) % L
-    last_col = np.flatnonzero(word_end.ravel()) % L
-    seg_last_words = global_word.ravel()[np.flatnonzero(seg_end.ravel())]
-    seg_last = seg_last_words[np.searchsorted(seg_last_words, np.arange(len(first_col)))]
-    return global_word, first_col, last_col, seg_last
+    global_word = np.cumsum(word_start.ravel()) - 1
+    first = np.flatnonzero(word_start.ravel())
+    last = np.flatnonzero(word_end.ravel())
+    seg_last_words = global_word[np.flatnonzero(seg_end.ravel())]
+    seg_last = seg_last_words[np.searchsorted(seg_last_words, np.arange(len(first)))]
+    return global_word, first, last, seg_last
 
 
 def select_spans_batched(word_start, maskable, budget, sampler, rng):
     B, L = maskable.shape
-    global_word, first_col, last_col, seg_last = _word_tables(word_start, maskable)
-    col = np.arange(L)
-    masked = np.zeros((B, L), dtype=bool)
-    count = np.zeros(B, dtype=np.int64)
-    while True:
-        rows = np.flatnonzero(count < budget)
-        if len(rows) == 0:
-            return masked
-        free = maskable[rows] & ~masked[rows]                          # (R, L)
-        anchor = np.where(free, rng.random(free.shape), -1.0).argmax(1)  # uniform over free
-        span_len = sampler(len(rows), rng)                             # (R,) in words
-        w0 = global_word[rows, anchor]
-        w1 = np.minimum(w0 + span_len - 1, seg_last[w0])
-        in_span = (col >= first_col[w0][:, None]) & (col <= last_col[w1][:, None])
-        new = in_span & free
-        take = new & (np.cumsum(new, axis=1) <= (budget[rows] - count[rows])[:, None])
-        masked[rows] |= take
-        count[rows] += take.sum(1)
+    global_word, first, last, seg_last = _word_tables(word_start, maskable)
+    # flat "maskable and not yet masked", with L spare False cells so windows never overrun
+    free = np.concatenate([maskable.ravel(), np.zeros(L, dtype=bool)])
+    remaining = budget.astype(np.int64).copy()
+    n = maskable.sum(1)
+    positions = np.flatnonzero(free)                       # each row's maskable tokens, in order
+    row_offset = np.cumsum(n) - n
+    while remaining.any():
+        # The authors' draw, for every row at once: a length, and an anchor uniform over the
+        # row's SUBWORD positions. A row whose anchor is already masked (or that is full) adds
+        # nothing this round and draws again in the next: "redraw both".
+        u = rng.random((2, B))
+        span_len = sampler.from_uniform(u[0])              # (B,) in words
+        anchor = positions.take(row_offset + (u[1] * n).astype(np.int64), mode="clip")
+        ok = (remaining > 0) & free[anchor]
+        w0 = global_word[anchor]                           # the anchor's word: start there
+        w1 = np.minimum(w0 + span_len - 1, seg_last[w0])   # l words, within the segment
+        start = first[w0]
+        width = (last[w1] - start + 1) * ok
+        offsets = np.arange(width.max())
+        idx = start[:, None] + offsets                     # (B, W): a window per span
+        window = free[idx] & (offsets < width[:, None])    # new tokens, left to right
+        take = window & (np.cumsum(window, axis=1) <= remaining[:, None])  # stop at the budget
+        free[idx[take]] = False
+        remaining -= take.sum(1)
+    return maskable & ~free[:B * L].reshape(B, L)
 
 
 def replace_and_target_batched(input_ids, maskable, masked, config: MaskingConfig,

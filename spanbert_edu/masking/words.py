@@ -22,8 +22,9 @@ def continuation_table(tokenizer) -> np.ndarray:
 
 def word_starts_from_word_ids(word_ids) -> np.ndarray:
     """(..., L) word ids, -1 or None for special tokens -> bool word starts."""
-    w = np.asarray(word_ids, dtype=object)
-    w = np.where(w == None, -1, w).astype(np.int64)  # noqa: E711 (elementwise on objects)
+    w = np.asarray(word_ids)
+    if w.dtype == object:  # Python lists with None for special tokens
+        w = np.where(w == None, -1, w).astype(np.int64)  # noqa: E711 (elementwise on objects)
     starts = np.ones(w.shape, dtype=bool)
     starts[..., 1:] = w[..., 1:] != w[..., :-1]
     return starts
