@@ -6,15 +6,23 @@
     3.797
 
 Modules: ``spans`` (span-length distribution), ``masking`` (every masking scheme),
-``collator`` (the Hugging Face collator), ``data`` (corpus, tokenizer, packing),
-``demo`` (the main job), ``cli`` (``python -m spanbert_edu``).
+``collator`` (the Hugging Face collator), ``data`` (corpus, tokenizer, packing), ``model``
+(the encoder), ``heads`` (MLM, SBO, NSP/SOP), ``train`` (pretraining), ``evaluate``,
+``checkpoint``, ``hf`` (weights to and from Hugging Face BERT), ``predict``, ``plots``,
+``demo`` and ``cli`` (``python -m spanbert_edu``).
 """
 from . import spans
+from .checkpoint import load_pretrained
 from .collator import SpanMaskingCollator
 from .data import load_corpus, load_tokenizer
 from .data.packing import pack_documents
+from .heads import SBOHead, SpanBertForPreTraining
+from .hf import from_hf_bert, to_hf_bert
 from .masking import MaskingConfig, mask_sequence
+from .model import SpanBertConfig
+from .train import TrainConfig, pretrain
 
 __version__ = "0.1.0"
 __all__ = ["spans", "SpanMaskingCollator", "load_corpus", "load_tokenizer", "pack_documents",
-           "MaskingConfig", "mask_sequence", "__version__"]
+           "MaskingConfig", "mask_sequence", "SpanBertConfig", "SpanBertForPreTraining", "SBOHead",
+           "pretrain", "TrainConfig", "load_pretrained", "to_hf_bert", "from_hf_bert", "__version__"]

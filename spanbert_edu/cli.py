@@ -1,15 +1,111 @@
 """The command line: ``python -m spanbert_edu <command>`` (also installed as ``spanbert-edu``).
 
-Commands: ``demo`` (the main job: mask a batch of the bundled corpus with every scheme).
+Commands:
+  pretrain   train on a corpus, then print boundary predictions and write the loss curve
+  export     turn a training checkpoint into a small inference bundle (optionally fp16)
+  demo       mask one batch of the bundled corpus with every scheme (no training)
 """
 from __future__ import annotations
 
 import argparse
+import json
+import time
+from pathlib import Path
+
+
+def _pretrain_parser(sub):
+    p = sub.add_parser("pretrain", help="pretrain a model (the main job)")
+    p.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
+    p.add_argument("--corpus", default="default", help="'default', a folder of .txt files, or hf:<dataset>")
+    p.add_argument("--hf-config", default=None, help="config name of a Hugging Face dataset")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--batch-size", type=int, default=16, help="global batch (split across ranks)")
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--scheme", default="span", choices=["subword", "whole_word", "span", "entity", "phrase", "ernie"])
+    p.add_argument("--sbo-weight", type=float, default=1.0, help="0 trains MLM only")
+    p.add_argument("--pair-objective", default="none", choices=["none", "nsp", "sop"])
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--save-every", type=int, default=100)
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (opt-in)")
+    p.add_argument("--out", default="runs/pretrain")
+    p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    p.add_argument("--dropout", type=float, default=None, help="override both dropout rates")
+    p.add_argument("--no-report", action="store_true", help="skip predictions and the figure")
+
+
+def _run_pretrain(args):
+    from .train import TrainConfig, pretrain
+
+    overrides = {}
+    if args.dropout is not None:
+        overrides = {"hidden_dropout_prob": args.dropout, "attention_probs_dropout_prob": args.dropout}
+    cfg = TrainConfig(preset=args.preset, corpus=args.corpus, hf_config=args.hf_config, steps=args.steps,
+                      batch_size=args.batch_size, max_length=args.max_length, learning_rate=args.lr,
+                      warmup_steps=args.warmup, weight_decay=args.weight_decay, scheme=args.scheme,
+                      sbo_weight=args.sbo_weight, pair_objective=args.pair_objective,
+                      eval_every=args.eval_every, save_every=args.save_every, log_every=args.log_every,
+                      seed=args.seed, device=args.device, precision=args.precision, compile=args.compile,
+                      out_dir=args.out, model_overrides=overrides)
+    t0 = time.perf_counter()
+    result = pretrain(cfg, resume=args.resume)
+    if result["checkpoint"] is None:  # not rank 0
+        return
+    ev = result["eval"]
+    print(f"\ntrained {cfg.steps} steps in {time.perf_counter() - t0:.0f} s; held-out MLM accuracy "
+          f"{ev['mlm_acc']:.3f}" + (f", SBO accuracy {ev['sbo_acc']:.3f}" if ev["sbo_acc"] is not None else "")
+          + f"; checkpoint {result['checkpoint']}")
+    if not args.no_report:
+        from .predict import print_heldout_predictions
+        from .plots import save_loss_curves
+
+        print_heldout_predictions(result["model"], n_sentences=3, seed=args.seed)
+        figure = save_loss_curves(Path(args.out) / "metrics.jsonl", Path(args.out) / "loss_curve.png")
+        print(f"loss curves: {figure}")
+
+
+def _run_export(args):
+    from .checkpoint import load_model, read_config, save_checkpoint
+    from .data import load_tokenizer
+    from .train import TrainConfig, prepare_examples
+
+    meta = read_config(args.checkpoint)
+    model = load_model(args.checkpoint)
+    tokenizer = load_tokenizer(Path(args.checkpoint) / "vocab.txt")
+    target = save_checkpoint(args.out, model, tokenizer=tokenizer, step=meta["step"],
+                             train_config=meta["train"], half=args.half)
+    from .collator import SpanMaskingCollator
+    from .evaluate import evaluate
+
+    model = load_model(target).eval()  # measure what was written (fp16-rounded if --half)
+    train_cfg = TrainConfig(**{k: v for k, v in meta["train"].items()})
+    examples = prepare_examples(train_cfg, tokenizer, "heldout")
+    metrics = evaluate(model, examples, SpanMaskingCollator(tokenizer, scheme=train_cfg.scheme),
+                       batch_size=32, seed=args.eval_seed)
+    metrics["eval_seed"] = args.eval_seed
+    meta = read_config(target)
+    meta["metrics"] = metrics
+    (target / "config.json").write_text(json.dumps(meta, indent=2))
+    size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
+    print(f"exported {target} ({size:.1f} MB); held-out MLM acc {metrics['mlm_acc']:.4f}, "
+          f"SBO acc {metrics['sbo_acc']:.4f}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="spanbert-edu", description="SpanBERT for learning.")
     sub = parser.add_subparsers(dest="command", required=True)
+    _pretrain_parser(sub)
+    export = sub.add_parser("export", help="write an inference bundle with held-out metrics")
+    export.add_argument("checkpoint", help="a training checkpoint folder (runs/.../checkpoints/step-N)")
+    export.add_argument("out", help="the bundle folder to write")
+    export.add_argument("--half", action="store_true", help="store weights in fp16 (half the size)")
+    export.add_argument("--eval-seed", type=int, default=1234)
     demo = sub.add_parser("demo", help="mask a batch of the bundled corpus with every scheme")
     demo.add_argument("--batch-size", type=int, default=8)
     demo.add_argument("--max-length", type=int, default=128)
@@ -18,7 +114,11 @@ def main(argv=None):
     demo.add_argument("--scheme", action="append", help="a scheme (repeatable); default: all")
     args = parser.parse_args(argv)
 
-    if args.command == "demo":
+    if args.command == "pretrain":
+        _run_pretrain(args)
+    elif args.command == "export":
+        _run_export(args)
+    elif args.command == "demo":
         from .demo import run_demo
         from .masking import SCHEMES
 

@@ -127,6 +127,15 @@ class SpanMaskingCollator:
             self._rng_owner = owner
         return self._rng
 
+    def reseed(self, seed) -> None:
+        """Restart this process' masking stream from ``seed`` (an int or a list of ints).
+        Training reseeds with ``[seed, step]`` so that a resumed run masks exactly as before."""
+        self._rng = np.random.default_rng(seed)
+        import torch.utils.data
+
+        info = torch.utils.data.get_worker_info()
+        self._rng_owner = (os.getpid(), None if info is None else info.id)
+
     # ------------------------------------------------------------------ padding
     def _as_dicts(self, examples):
         if not isinstance(examples, (list, tuple)) or len(examples) == 0:
@@ -218,6 +227,9 @@ class SpanMaskingCollator:
         masked = mask_batch(input_ids, word_start, maskable, self.config, self.vocab, self.rng, candidates)
         batch = {"input_ids": masked["input_ids"], "attention_mask": attention_mask,
                  "labels": masked["labels"]}
+        for key in ("next_sentence_label", "sentence_order_label"):  # NSP / SOP labels
+            if all(key in e for e in examples):
+                batch[key] = np.asarray([int(e[key]) for e in examples], dtype=np.int64)
         if all("token_type_ids" in e for e in examples):
             batch["token_type_ids"] = self._stack(examples, "token_type_ids", input_ids.shape[1], 0)
         if self.return_span_targets:

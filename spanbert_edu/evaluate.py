@@ -1,0 +1,88 @@
+"""Held-out evaluation: MLM and SBO loss and accuracy, overall, by position inside the span and
+by span length. The masks are drawn from a fixed seed, so two evaluations of the same model on
+the same examples see the same masks and give the same numbers.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+from .heads import IGNORE_INDEX
+
+
+def _run_positions(labels: torch.Tensor):
+    """For every masked token (in ``labels.nonzero()`` order): its offset inside its merged run
+    and the run's length in tokens."""
+    masked = (labels != IGNORE_INDEX).cpu().numpy()
+    offsets, lengths = [], []
+    for row in masked:
+        i = 0
+        while i < len(row):
+            if row[i]:
+                j = i
+                while j + 1 < len(row) and row[j + 1]:
+                    j += 1
+                offsets += range(j - i + 1)
+                lengths += [j - i + 1] * (j - i + 1)
+                i = j + 1
+            else:
+                i += 1
+    return np.array(offsets, dtype=np.int64), np.array(lengths, dtype=np.int64)
+
+
+@torch.no_grad()
+def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int | None = None,
+             seed: int = 1234, device="cpu") -> dict:
+    """Metrics over ``examples`` (a list of packed examples), masks seeded by ``seed``.
+
+    Returns mlm_loss, sbo_loss, mlm_acc, sbo_acc, and ``by_position`` / ``by_length``:
+    {"mlm": {offset: accuracy}, "sbo": {...}} (offsets from 0, lengths in tokens).
+    """
+    was_training = model.training
+    model.eval()
+    collator.reseed([seed])
+    sums = defaultdict(float)
+    hits = {h: defaultdict(lambda: [0, 0]) for h in ("mlm_pos", "sbo_pos", "mlm_len", "sbo_len")}
+    n_batches = 0
+    for start in range(0, len(examples), batch_size):
+        if max_batches is not None and n_batches >= max_batches:
+            break
+        batch = collator(examples[start:start + batch_size])
+        batch = {k: v.to(device) for k, v in batch.items()}
+        out = model(**batch)
+        n_batches += 1
+        mlm_right = (out.mlm_logits.argmax(-1) == out.mlm_targets).cpu().numpy()
+        sums["mlm_loss"] += out.mlm_loss.item() * len(mlm_right)
+        sums["mlm_n"] += len(mlm_right)
+        sums["mlm_right"] += mlm_right.sum()
+        offsets, lengths = _run_positions(batch["labels"])
+        for key, values in (("mlm_pos", offsets), ("mlm_len", lengths)):
+            for v, ok in zip(values, mlm_right):
+                hits[key][int(v)][0] += int(ok)
+                hits[key][int(v)][1] += 1
+        if out.sbo_logits is not None and len(out.sbo_targets):
+            sbo_right = (out.sbo_logits.argmax(-1) == out.sbo_targets).cpu().numpy()
+            sums["sbo_loss"] += out.sbo_loss.item() * len(sbo_right)
+            sums["sbo_n"] += len(sbo_right)
+            sums["sbo_right"] += sbo_right.sum()
+            target = batch["span_labels"] != IGNORE_INDEX
+            b, s, i = target.nonzero(as_tuple=True)
+            bounds = batch["span_boundaries"][b, s]
+            span_len = (bounds[:, 1] - bounds[:, 0] - 1).cpu().numpy()
+            for key, values in (("sbo_pos", i.cpu().numpy()), ("sbo_len", span_len)):
+                for v, ok in zip(values, sbo_right):
+                    hits[key][int(v)][0] += int(ok)
+                    hits[key][int(v)][1] += 1
+    model.train(was_training)
+    table = lambda h: {k: round(c / n, 4) for k, (c, n) in sorted(h.items())}
+    return {
+        "mlm_loss": sums["mlm_loss"] / max(1, sums["mlm_n"]),
+        "mlm_acc": sums["mlm_right"] / max(1, sums["mlm_n"]),
+        "sbo_loss": sums["sbo_loss"] / max(1, sums["sbo_n"]) if sums["sbo_n"] else None,
+        "sbo_acc": sums["sbo_right"] / max(1, sums["sbo_n"]) if sums["sbo_n"] else None,
+        "mlm_targets": int(sums["mlm_n"]), "sbo_targets": int(sums["sbo_n"]),
+        "by_position": {"mlm": table(hits["mlm_pos"]), "sbo": table(hits["sbo_pos"])},
+        "by_length": {"mlm": table(hits["mlm_len"]), "sbo": table(hits["sbo_len"])},
+    }

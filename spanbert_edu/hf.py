@@ -1,0 +1,77 @@
+"""Weights both ways between ``SpanBertForPreTraining`` and Hugging Face BERT.
+
+Our parameter names are BERT's, so the state dicts line up key for key; the only differences:
+
+* HF always has segment embeddings. Exporting a single-sequence model (``type_vocab_size=0``)
+  writes a one-row table of zeros, which adds nothing: the outputs stay identical.
+* HF's MLM decoder weight is tied to the word embeddings and its bias to ``cls.predictions.bias``.
+* The SBO head has no HF counterpart: exporting drops it, importing starts it fresh.
+
+``from_hf_bert("SpanBERT/spanbert-base-cased")`` (online) loads the released encoder; that
+checkpoint has no MLM or SBO weights, so both heads start fresh there.
+"""
+from __future__ import annotations
+
+import torch
+
+from .heads import SpanBertForPreTraining
+from .model import SpanBertConfig
+
+_SHARED = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+           "intermediate_size", "max_position_embeddings", "hidden_dropout_prob",
+           "attention_probs_dropout_prob", "layer_norm_eps", "initializer_range", "pad_token_id")
+
+
+def to_hf_bert(model: SpanBertForPreTraining):
+    """A ``transformers.BertForMaskedLM`` carrying our encoder and MLM head (SBO dropped)."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    c = model.config
+    hf = BertForMaskedLM(BertConfig(**{k: getattr(c, k) for k in _SHARED}, hidden_act="gelu",
+                                    type_vocab_size=max(1, c.type_vocab_size)))
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("sbo.")
+             and not k.startswith("bert.pooler.") and not k.startswith("cls.seq_relationship.")}
+    if c.type_vocab_size == 0:
+        state["bert.embeddings.token_type_embeddings.weight"] = torch.zeros(1, c.hidden_size)
+    missing, unexpected = hf.load_state_dict(state, strict=False)
+    tied = {"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}
+    if set(missing) - tied or unexpected:
+        raise RuntimeError(f"weight names did not line up: missing {sorted(set(missing) - tied)}, "
+                           f"unexpected {unexpected}")
+    hf.tie_weights()
+    return hf.train(model.training)
+
+
+def _hf_config_to_ours(hf_config, **overrides) -> SpanBertConfig:
+    if getattr(hf_config, "hidden_act", "gelu") != "gelu":
+        raise ValueError(f"hidden_act must be 'gelu' (exact), got {hf_config.hidden_act!r}")
+    values = {k: getattr(hf_config, k) for k in _SHARED}
+    values["pad_token_id"] = hf_config.pad_token_id if hf_config.pad_token_id is not None else 0
+    values["type_vocab_size"] = hf_config.type_vocab_size
+    return SpanBertConfig.from_dict({**values, **overrides})
+
+
+def from_hf_bert(bert_or_name, **config_overrides) -> SpanBertForPreTraining:
+    """A ``SpanBertForPreTraining`` from a HF ``BertModel`` / ``BertForMaskedLM`` /
+    ``BertForPreTraining`` or a name / folder for ``from_pretrained``: the encoder (and MLM head
+    when the source has one) from HF, a fresh SBO head. ``config_overrides`` go to our config
+    (e.g. ``max_span_targets``)."""
+    if isinstance(bert_or_name, str):
+        from transformers import BertForMaskedLM
+
+        bert_or_name = BertForMaskedLM.from_pretrained(bert_or_name)
+    if not hasattr(bert_or_name, "config") or not hasattr(bert_or_name, "state_dict"):
+        raise TypeError(f"bert_or_name must be a Hugging Face BERT model or a name, got "
+                        f"{type(bert_or_name).__name__}")
+    source = bert_or_name.state_dict()
+    if not any(k.startswith("bert.") for k in source):  # a bare BertModel
+        source = {f"bert.{k}": v for k, v in source.items()}
+    model = SpanBertForPreTraining(_hf_config_to_ours(bert_or_name.config, **config_overrides))
+    ours = model.state_dict()
+    loaded = {k: v for k, v in source.items() if k in ours and v.shape == ours[k].shape}
+    model.load_state_dict(loaded, strict=False)
+    encoder_missing = [k for k in ours if k.startswith("bert.") and k not in loaded
+                       and not k.startswith("bert.pooler.")]
+    if encoder_missing:
+        raise ValueError(f"the source model lacks encoder weights {encoder_missing[:5]}...")
+    return model

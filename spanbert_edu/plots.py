@@ -1,0 +1,63 @@
+"""Figures from training logs: the pure functions the CLI, the notebooks and ``figures/`` share.
+
+Each function returns a matplotlib ``Figure`` (built without pyplot, so nothing global changes
+and it works headless); saving is separate.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def read_metrics(path) -> list[dict]:
+    """Rows of a ``metrics.jsonl`` file."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def smooth(values, weight: float):
+    """Exponential moving average (TensorBoard-style); weight 0 returns the values."""
+    if not 0 <= weight < 1:
+        raise ValueError(f"weight must be in [0, 1), got {weight!r}")
+    out, last = [], None
+    for v in values:
+        last = v if last is None else weight * last + (1 - weight) * v
+        out.append(last)
+    return np.array(out)
+
+
+def plot_loss_curves(runs, metrics=("loss", "mlm_loss", "sbo_loss"), smoothing: float = 0.6,
+                     heldout: bool = True):
+    """One panel per metric; a line per run (training, smoothed) and dots for held-out evals.
+
+    ``runs``: {name: metrics.jsonl path or list of rows}.
+    """
+    from matplotlib.figure import Figure  # no pyplot: no global state, works headless
+
+    fig = Figure(figsize=(4.2 * len(metrics), 3.2))
+    axes = fig.subplots(1, len(metrics), squeeze=False)
+    for name, rows in runs.items():
+        rows = read_metrics(rows) if isinstance(rows, (str, Path)) else rows
+        train = [r for r in rows if r.get("split") == "train"]
+        evals = [r for r in rows if r.get("split") == "heldout"]
+        for ax, metric in zip(axes[0], metrics):
+            pts = [(r["step"], r[metric]) for r in train if r.get(metric) is not None]
+            if pts:
+                steps, vals = zip(*pts)
+                line, = ax.plot(steps, smooth(vals, smoothing), label=f"{name} (train)")
+                ev = [(r["step"], r[metric]) for r in evals if r.get(metric) is not None]
+                if heldout and ev:
+                    ax.plot(*zip(*ev), "o", color=line.get_color(), ms=4, label=f"{name} (held-out)")
+            ax.set_title(metric.replace("_", " "))
+            ax.set_xlabel("step")
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def save_loss_curves(jsonl_path, png_path, name: str = "run") -> Path:
+    fig = plot_loss_curves({name: jsonl_path})
+    fig.savefig(png_path, dpi=110)
+    return Path(png_path)
