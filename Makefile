@@ -1,19 +1,27 @@
-# The two Quick-start commands (see README.md). Both create ./.venv on first use.
+# The two Quick-start commands (see README.md): `make pretrain` and `make test`.
+# Both create ./.venv on first use (scripts/install.sh picks a CPU or CUDA build of torch).
 PY := .venv/bin/python
 
-.PHONY: demo test bench tokenizer clean
+.PHONY: pretrain test demo bench tokenizer clean
 
-demo:            ## install, then run the main job on the bundled corpus
+pretrain:        ## the main job: install, pretrain the tiny model, print boundary predictions, plot
 	bash scripts/install.sh
-	$(PY) -m spanbert_edu demo
+	$(PY) -m spanbert_edu pretrain --preset tiny --steps 1500 --batch-size 32 --max-length 128 \
+	    --lr 2e-3 --warmup 100 --eval-every 250 --save-every 500 --out runs/tiny
 
 test:            ## install with the test extras, then run every test
 	bash scripts/install.sh test,notebooks
 	$(PY) -m pytest
 
-bench:           ## collator throughput table for the README
+demo:            ## mask one batch of the bundled corpus with every scheme (no training)
+	bash scripts/install.sh
+	$(PY) -m spanbert_edu demo
+
+bench:           ## the benchmark tables in the README
 	bash scripts/install.sh test
 	$(PY) benchmarks/collator_throughput.py
+	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/gpu_report.py
 
 tokenizer:       ## retrain the WordPiece vocabulary (not deterministic: commit the result)
 	$(PY) scripts/train_tokenizer.py

@@ -3,12 +3,15 @@
 Commands:
   pretrain   train on a corpus, then print boundary predictions and write the loss curve
   export     turn a training checkpoint into a small inference bundle (optionally fp16)
+  figures    regenerate every figure in figures/
   demo       mask one batch of the bundled corpus with every scheme (no training)
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -80,6 +83,9 @@ def _run_export(args):
     tokenizer = load_tokenizer(Path(args.checkpoint) / "vocab.txt")
     target = save_checkpoint(args.out, model, tokenizer=tokenizer, step=meta["step"],
                              train_config=meta["train"], half=args.half)
+    run_log = Path(args.checkpoint).resolve().parent.parent / "metrics.jsonl"
+    if run_log.exists():  # the run's curves travel with the bundle (figures/, notebooks)
+        shutil.copyfile(run_log, target / "metrics.jsonl")
     from .collator import SpanMaskingCollator
     from .evaluate import evaluate
 
@@ -89,6 +95,7 @@ def _run_export(args):
     metrics = evaluate(model, examples, SpanMaskingCollator(tokenizer, scheme=train_cfg.scheme),
                        batch_size=32, seed=args.eval_seed)
     metrics["eval_seed"] = args.eval_seed
+    metrics["python"] = f"{sys.version_info.major}.{sys.version_info.minor}"  # the corpus depends on it
     meta = read_config(target)
     meta["metrics"] = metrics
     (target / "config.json").write_text(json.dumps(meta, indent=2))
@@ -106,6 +113,8 @@ def main(argv=None):
     export.add_argument("out", help="the bundle folder to write")
     export.add_argument("--half", action="store_true", help="store weights in fp16 (half the size)")
     export.add_argument("--eval-seed", type=int, default=1234)
+    figures = sub.add_parser("figures", help="regenerate every figure in figures/")
+    figures.add_argument("--out", default="figures")
     demo = sub.add_parser("demo", help="mask a batch of the bundled corpus with every scheme")
     demo.add_argument("--batch-size", type=int, default=8)
     demo.add_argument("--max-length", type=int, default=128)
@@ -118,6 +127,11 @@ def main(argv=None):
         _run_pretrain(args)
     elif args.command == "export":
         _run_export(args)
+    elif args.command == "figures":
+        from .figures import make_figures
+
+        for path in make_figures(args.out):
+            print(f"wrote {path}")
     elif args.command == "demo":
         from .demo import run_demo
         from .masking import SCHEMES

@@ -61,3 +61,28 @@ def save_loss_curves(jsonl_path, png_path, name: str = "run") -> Path:
     fig = plot_loss_curves({name: jsonl_path})
     fig.savefig(png_path, dpi=110)
     return Path(png_path)
+
+
+def plot_accuracy_by_position(metrics: dict, table: str = "by_position", max_key: int = 10):
+    """MLM vs SBO accuracy by offset inside the span (``table="by_position"``) or by span length
+    in tokens (``"by_length"``), from :func:`spanbert_edu.evaluate.evaluate`'s result."""
+    from matplotlib.figure import Figure
+
+    if table not in ("by_position", "by_length"):
+        raise ValueError(f"table must be 'by_position' or 'by_length', got {table!r}")
+    fig = Figure(figsize=(5.2, 3.3))
+    ax = fig.subplots()
+    for head, style in (("mlm", "o-"), ("sbo", "s--")):
+        rows = sorted((int(k), v) for k, v in metrics[table][head].items() if int(k) < max_key + (table == "by_length"))
+        if rows:
+            keys, acc = zip(*rows)
+            keys = [k + 1 for k in keys] if table == "by_position" else keys
+            ax.plot(keys, acc, style, label=f"{head.upper()} head")
+    ax.set_xlabel("position inside the span (1 = first token)" if table == "by_position"
+                  else "span length (tokens)")
+    ax.set_ylabel("held-out accuracy")
+    ax.set_ylim(0, None)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

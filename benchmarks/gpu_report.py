@@ -1,0 +1,92 @@
+"""GPU training report: tokens/s and model FLOPs utilisation (MFU) with bf16 autocast and SDPA.
+
+    python benchmarks/gpu_report.py [--preset base] [--batch-size 32] [--max-length 512] [--compile]
+                                    [--peak-tflops N]
+
+Runs only where a CUDA device exists; otherwise it says so and exits 0. The peak FLOP/s comes
+from a table keyed by the device name (dense bf16, from the vendors' data sheets) or from
+``--peak-tflops``; an unknown device without it gets tokens/s but no MFU. Never a constant
+baked in for one card.
+
+FLOPs per token (training, forward + backward) = 6 N + 12 n_layer H T  (N: non-embedding
+parameters, H: hidden size, T: sequence length), the usual estimate (PaLM, appendix B).
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+# dense bf16 tensor-core peak, TFLOP/s (no sparsity)
+PEAK_BF16_TFLOPS = {
+    "H200": 989.0, "H100 SXM": 989.0, "H100 80GB HBM3": 989.0, "H100 NVL": 835.0, "H100 PCIe": 756.0,
+    "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10G": 125.0, "RTX 4090": 165.0, "V100": 125.0,
+}
+
+
+def peak_for(name: str, override: float | None):
+    if override:
+        return override * 1e12, "--peak-tflops"
+    for key in sorted(PEAK_BF16_TFLOPS, key=len, reverse=True):  # most specific name first
+        if key.lower() in name.lower():
+            return PEAK_BF16_TFLOPS[key] * 1e12, f"table entry {key!r}"
+    return None, "unknown device: pass --peak-tflops for MFU"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="base")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-length", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--peak-tflops", type=float, default=None)
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        print("No CUDA device here: this report needs an NVIDIA GPU, so nothing was measured.")
+        return
+
+    from spanbert_edu import SpanBertConfig, SpanBertForPreTraining, SpanMaskingCollator, load_corpus, load_tokenizer
+    from spanbert_edu.data.packing import pack_documents
+
+    device = torch.device("cuda")
+    name = torch.cuda.get_device_name(device)
+    tok = load_tokenizer()
+    examples = pack_documents(load_corpus("default", "train"), tok, max_length=args.max_length)
+    examples = sorted(examples, key=lambda e: -len(e["input_ids"]))[:args.batch_size]
+    batch = {k: v.to(device) for k, v in SpanMaskingCollator(tok, seed=0)(examples).items()}
+    model = SpanBertForPreTraining(SpanBertConfig.preset(args.preset, vocab_size=len(tok))).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+    step_model = torch.compile(model) if args.compile else model
+    times = []
+    for step in range(args.steps + 3):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = step_model(**batch).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        torch.cuda.synchronize()
+        if step >= 3:
+            times.append(time.perf_counter() - t0)
+    c = model.config
+    n_embed = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Embedding))
+    n_params = model.num_parameters() - n_embed
+    T = batch["input_ids"].shape[1]
+    tokens = int(batch["attention_mask"].sum())
+    tokens_per_s = tokens / statistics.median(times)
+    flops_per_token = 6 * n_params + 12 * c.num_hidden_layers * c.hidden_size * T
+    peak, source = peak_for(name, args.peak_tflops)
+    print(f"device: {name}; preset {args.preset}, batch {args.batch_size} x {T}, bf16 autocast, "
+          f"SDPA, compile={args.compile}")
+    print(f"tokens/s: {tokens_per_s:,.0f}  (median step {statistics.median(times) * 1e3:.1f} ms)")
+    print(f"peak memory: {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
+    if peak:
+        print(f"MFU: {tokens_per_s * flops_per_token / peak:.1%}  (peak {peak / 1e12:.0f} TFLOP/s, {source})")
+    else:
+        print(f"MFU: not computed ({source})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Pictures of the ideas: the span-length distribution, the masking schemes side by side, and
+the Span Boundary Objective's wiring. Pure functions returning matplotlib ``Figure`` objects
+(built without pyplot), used by the notebooks, the widgets and ``figures/``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .masking import IGNORE_INDEX
+from .spans import expected_span_length, sample_span_lengths, span_length_pmf
+
+COLOURS = {"mask": "#f4a261", "random": "#e76f51", "keep": "#2a9d8f", "boundary": "#264653",
+           "plain": "#f1f1f1"}
+
+
+def _figure(width, height):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
+
+def plot_span_lengths(p: float = 0.2, max_len: int = 10, min_len: int = 1, n_samples: int = 100_000,
+                      seed: int = 0, modes=("truncate", "clip")):
+    """Analytic pmf (bars) against a simulated histogram (dots) for each reading, means marked."""
+    fig = _figure(4.6 * len(modes), 3.3)
+    axes = fig.subplots(1, len(modes), squeeze=False)[0]
+    lengths = np.arange(min_len, max_len + 1)
+    for ax, mode in zip(axes, modes):
+        pmf = span_length_pmf(p, max_len, min_len, mode)
+        draws = sample_span_lengths(n_samples, p, max_len, min_len, mode, seed=seed)
+        freq = np.bincount(draws - min_len, minlength=len(lengths)) / n_samples
+        ax.bar(lengths, pmf, color="#a8dadc", label="closed form")
+        ax.plot(lengths, freq, "o", color="#1d3557", ms=4, label=f"{n_samples:,} draws")
+        mean = expected_span_length(p, max_len, min_len, mode)
+        ax.axvline(mean, color="#e63946", ls="--", label=f"mean {mean:.3f} (sim {draws.mean():.3f})")
+        ax.set_title(f"{mode}: p={p}, {min_len}..{max_len} words")
+        ax.set_xlabel("span length (words)")
+        ax.set_xticks(lengths if len(lengths) <= 20 else lengths[::max(1, len(lengths) // 10)])
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("probability")
+    fig.tight_layout()
+    return fig
+
+
+def token_roles(original_ids, masked_ids, labels, mask_token_id) -> list[str]:
+    """Per token: "mask", "random", "keep" (targets) or "plain"; "boundary" for x_{s-1}, x_{e+1}."""
+    roles = []
+    for o, m, lab in zip(original_ids, masked_ids, labels):
+        if lab == IGNORE_INDEX:
+            roles.append("plain")
+        else:
+            roles.append("mask" if m == mask_token_id else "keep" if m == o else "random")
+    targets = [r != "plain" for r in roles]
+    for i, t in enumerate(targets):
+        if not t and ((i + 1 < len(targets) and targets[i + 1]) or (i > 0 and targets[i - 1])):
+            roles[i] = "boundary"
+    return roles
+
+
+def _draw_tokens(ax, tokens, roles, y, x_max, renderer):
+    """Lay tokens out left to right, measuring each drawn box so the next one starts after it."""
+    x = 0.0
+    to_data = ax.transData.inverted()
+    for tok, role in zip(tokens, roles):
+        text = tok[2:] if tok.startswith("##") else tok
+        x += 0.05 if tok.startswith("##") else 0.45  # pieces of one word sit closer
+        face = COLOURS[role] if role != "boundary" else "white"
+        edge = COLOURS["boundary"] if role == "boundary" else face
+        t = ax.text(x, y, text, family="monospace", fontsize=8, va="center",
+                    bbox=dict(boxstyle="round,pad=0.15", fc=face, ec=edge, lw=1.2))
+        right = t.get_window_extent(renderer).transformed(to_data).x1
+        if right > x_max:
+            t.remove()
+            break
+        x = right + 0.35  # clear of the box padding
+
+
+def plot_masking_schemes(tokenizer, rows: dict, max_chars: int = 110):
+    """One line per scheme. ``rows``: {scheme: (original_ids, masked_ids, labels)} without padding.
+
+    Colours: [MASK] orange, random red, kept green; the SBO boundary tokens are outlined."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _figure(max_chars * 0.085, 0.45 * len(rows) + 0.9)
+    renderer = FigureCanvasAgg(fig).get_renderer()  # to measure text while laying it out
+    ax = fig.subplots()
+    ax.set_xlim(-14, max_chars)
+    ax.set_ylim(0.3, len(rows) + 0.7)
+    special = set(tokenizer.all_special_ids)
+    for k, (scheme, (orig, new, labels)) in enumerate(rows.items()):
+        keep = [i for i, t in enumerate(orig) if t not in special]
+        tokens = tokenizer.convert_ids_to_tokens([int(new[i]) for i in keep])
+        roles = token_roles([orig[i] for i in keep], [new[i] for i in keep], [labels[i] for i in keep],
+                            tokenizer.mask_token_id)
+        y = len(rows) - k
+        ax.text(-1, y, scheme, ha="right", va="center", fontsize=9, weight="bold")
+        _draw_tokens(ax, tokens, roles, y, max_chars, renderer)
+    ax.axis("off")
+    for i, (name, colour) in enumerate((("[MASK]", COLOURS["mask"]), ("random", COLOURS["random"]),
+                                        ("kept", COLOURS["keep"]))):
+        ax.text(i * 12, 0.35, name, fontsize=8, bbox=dict(fc=colour, ec=colour, boxstyle="round,pad=0.15"))
+    ax.text(36, 0.35, "SBO boundary", fontsize=8,
+            bbox=dict(fc="white", ec=COLOURS["boundary"], boxstyle="round,pad=0.15", lw=1.2))
+    fig.tight_layout()
+    return fig
+
+
+def plot_sbo_diagram(words=("an", "American", "football", "game", "."), span=(1, 3), target: int = 1,
+                     hidden: int = 256, position_size: int = 200):
+    """The SBO head's wiring for one target: x_{s-1}, x_{e+1} and p_i -> two-layer MLP -> y_i."""
+    from matplotlib.patches import FancyArrowPatch
+
+    fig = _figure(8.0, 4.2)
+    ax = fig.subplots()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 6)
+    ax.axis("off")
+    s, e = span
+    n = len(words)
+    xs = np.linspace(1, 9, n)
+    box = lambda x, y, text, fc, w=1.3: ax.text(x, y, text, ha="center", va="center", fontsize=9,
+                                                bbox=dict(boxstyle="round,pad=0.3", fc=fc, ec="#333", lw=0.8))
+    arrow = lambda a, b: ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=10, color="#555"))
+    for i, (x, w) in enumerate(zip(xs, words)):
+        inside = s <= i <= e
+        box(x, 0.6, "[MASK]" if inside else w, COLOURS["mask"] if inside else COLOURS["plain"])
+        label = (f"x_{{s-1}}" if i == s - 1 else f"x_{{e+1}}" if i == e + 1 else f"x_{i}")
+        box(x, 1.9, f"${label}$", "#dfe7fd" if i in (s - 1, e + 1) else "white")
+        arrow((x, 0.85), (x, 1.65))
+    box(5.0, 3.2, f"$[x_{{s-1}}; x_{{e+1}}; p_{{{target}}}]$  ({2 * hidden}+{position_size})", "#fff3b0")
+    box(8.6, 3.2, f"$p_{{{target}}}$: offset {target}\nin the span", "#ffd6a5")
+    arrow((xs[s - 1], 2.15), (4.2, 2.95))
+    arrow((xs[e + 1], 2.15), (5.8, 2.95))
+    arrow((8.0, 3.2), (7.2, 3.2))
+    box(5.0, 4.25, f"Linear -> GeLU -> LayerNorm   ({hidden})\nLinear -> GeLU -> LayerNorm   ({hidden})", "#caffbf")
+    arrow((5.0, 3.45), (5.0, 3.9))
+    box(5.0, 5.4, f"$y_{{{target}}}$ . word embeddings$^T$ + bias  ->  '{words[s + target]}'", "#bdb2ff")
+    arrow((5.0, 4.65), (5.0, 5.15))
+    ax.set_title("Span Boundary Objective: predict each span token from the two boundary tokens "
+                 "and its position", fontsize=10)
+    return fig

@@ -1,0 +1,167 @@
+"""Thin ipywidgets panels for the notebooks. The computing lives in pure library functions
+(:mod:`.diagrams`, :mod:`.plots`, :mod:`.predict`); a panel only wires controls to one of them.
+
+Every panel is a ``Panel``: ``panel.controls`` maps names to the control widgets and
+``panel.result`` holds the last thing computed, so tests (and curious students) can set
+``panel.controls["p"].value = 0.4`` and read ``panel.result`` without a browser.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+from IPython.display import HTML, display
+
+from .diagrams import plot_masking_schemes, plot_span_lengths
+from .masking import SCHEMES
+from .plots import plot_loss_curves
+from .predict import predict_span
+
+
+class Panel(W.VBox):
+    """Controls on top, the rendered result below; recomputes whenever a control changes."""
+
+    def __init__(self, controls: dict, compute, render=lambda r: r, columns: int = 3):
+        self.controls, self.result, self._compute, self._render = controls, None, compute, render
+        self.output = W.Output()
+        rows = [W.HBox(list(controls.values())[i:i + columns]) for i in range(0, len(controls), columns)]
+        super().__init__(rows + [self.output])
+        for control in controls.values():
+            control.observe(self.update, names="value")
+        self.update()
+
+    def update(self, *_):
+        try:
+            self.result = self._compute(**{k: c.value for k, c in self.controls.items()})
+            shown = self._render(self.result)
+        except ValueError as err:  # bad combinations (e.g. min > max) explain themselves
+            self.result, shown = err, HTML(f"<b style='color:#b00'>{html.escape(str(err))}</b>")
+        with self.output:
+            self.output.clear_output(wait=True)
+            display(shown)
+
+
+def build_span_length_widget() -> Panel:
+    """p, max length, min length, mode and sample size -> pmf vs simulated histogram, both means."""
+    controls = {
+        "p": W.FloatSlider(value=0.2, min=0.05, max=1.0, step=0.05, description="p"),
+        "max_len": W.IntSlider(value=10, min=1, max=30, description="max length"),
+        "min_len": W.IntSlider(value=1, min=1, max=10, description="min length"),
+        "mode": W.Dropdown(options=["truncate", "clip", "both"], value="both", description="mode"),
+        "n_samples": W.IntSlider(value=20_000, min=1_000, max=200_000, step=1_000, description="samples"),
+    }
+
+    def compute(p, max_len, min_len, mode, n_samples):
+        modes = ("truncate", "clip") if mode == "both" else (mode,)
+        return plot_span_lengths(p, max_len, min_len, n_samples=n_samples, modes=modes)
+
+    return Panel(controls, compute)
+
+
+def build_masking_widget(tokenizer, sentence: str) -> Panel:
+    """Any sentence, a scheme (or all), mask ratio, p and seed -> the masked tokens, coloured."""
+    from .collator import SpanMaskingCollator
+
+    controls = {
+        "sentence": W.Textarea(value=sentence, description="sentence", layout=W.Layout(width="60%")),
+        "scheme": W.Dropdown(options=["all", *SCHEMES], value="all", description="scheme"),
+        "ratio": W.FloatSlider(value=0.15, min=0.05, max=0.5, step=0.05, description="mask ratio"),
+        "p": W.FloatSlider(value=0.2, min=0.05, max=1.0, step=0.05, description="geometric p"),
+        "seed": W.IntText(value=0, description="seed"),
+    }
+
+    def compute(sentence, scheme, ratio, p, seed):
+        example = {"input_ids": tokenizer(sentence)["input_ids"]}
+        rows = {}
+        for name in (SCHEMES if scheme == "all" else (scheme,)):
+            collator = SpanMaskingCollator(tokenizer, scheme=name, mlm_probability=ratio, geometric_p=p, seed=seed)
+            batch = collator([example])
+            rows[name] = (example["input_ids"], batch["input_ids"][0].tolist(), batch["labels"][0].tolist())
+        return rows
+
+    return Panel(controls, compute, lambda rows: plot_masking_schemes(tokenizer, rows), columns=2)
+
+
+def build_sbo_widget(model, tokenizer, sentence: str, span_words=(2, 4)) -> Panel:
+    """Pick a span (word indices) and a position in it -> the vectors that feed the SBO head,
+    with shapes: x_{s-1}, x_{e+1}, p_i, the MLP input and output."""
+    import torch
+
+    n_words = len([w for w in set(tokenizer(sentence).word_ids()) if w is not None])
+    controls = {
+        "first": W.IntSlider(value=span_words[0], min=1, max=n_words - 2, description="first word"),
+        "last": W.IntSlider(value=span_words[1], min=1, max=n_words - 2, description="last word"),
+        "position": W.IntSlider(value=0, min=0, max=model.config.max_span_targets - 1, description="p_i"),
+    }
+
+    @torch.no_grad()
+    def compute(first, last, position):
+        if last < first:
+            raise ValueError(f"last word ({last}) must be >= first word ({first})")
+        enc = tokenizer(sentence)
+        tokens = [t for t, w in enumerate(enc.word_ids()) if w is not None and first <= w <= last]
+        s, e = tokens[0], tokens[-1]
+        if position > e - s:
+            raise ValueError(f"p_i={position} is outside the span ({e - s + 1} tokens)")
+        ids = torch.tensor([enc["input_ids"]])
+        ids[0, s:e + 1] = tokenizer.mask_token_id
+        hidden, _ = model.eval().bert(ids)
+        head = model.sbo
+        x_left, x_right = hidden[0, s - 1], hidden[0, e + 1]
+        p_i = head.position_embeddings.weight[position]
+        h0 = torch.cat([x_left, x_right, p_i])
+        y = head.LayerNorm2(torch.nn.functional.gelu(head.dense2(
+            head.LayerNorm1(torch.nn.functional.gelu(head.dense1(h0))))))
+        toks = tokenizer.convert_ids_to_tokens(enc["input_ids"])
+        return {"tokens": toks, "span": (s, e), "target": toks[s + position],
+                "x_left": (toks[s - 1], tuple(x_left.shape)), "x_right": (toks[e + 1], tuple(x_right.shape)),
+                "p_i": tuple(p_i.shape), "mlp_in": tuple(h0.shape), "mlp_out": tuple(y.shape)}
+
+    def render(r):
+        s, e = r["span"]
+        shown = " ".join(f"<b>[{html.escape(t)}]</b>" if s <= i <= e else html.escape(t)
+                         for i, t in enumerate(r["tokens"]))
+        return HTML(f"<p>{shown}</p><ul>"
+                    f"<li>x<sub>s-1</sub> = h('{html.escape(r['x_left'][0])}'): {r['x_left'][1]}</li>"
+                    f"<li>x<sub>e+1</sub> = h('{html.escape(r['x_right'][0])}'): {r['x_right'][1]}</li>"
+                    f"<li>p<sub>i</sub>: {r['p_i']} &nbsp; target '{html.escape(r['target'])}'</li>"
+                    f"<li>MLP input [x<sub>s-1</sub>; x<sub>e+1</sub>; p<sub>i</sub>]: {r['mlp_in']} "
+                    f"&rarr; output y<sub>i</sub>: {r['mlp_out']}</li></ul>")
+
+    return Panel(controls, compute, render)
+
+
+def build_loss_curve_widget(runs: dict) -> Panel:
+    """Choose runs, metrics and smoothing -> loss curves (``runs``: {name: metrics.jsonl or rows})."""
+    controls = {
+        "names": W.SelectMultiple(options=list(runs), value=tuple(runs), description="runs"),
+        "metrics": W.SelectMultiple(options=["loss", "mlm_loss", "sbo_loss", "mlm_acc", "sbo_acc"],
+                                    value=("loss", "mlm_loss", "sbo_loss"), description="metrics"),
+        "smoothing": W.FloatSlider(value=0.6, min=0.0, max=0.95, step=0.05, description="smoothing"),
+    }
+
+    def compute(names, metrics, smoothing):
+        if not names or not metrics:
+            raise ValueError("choose at least one run and one metric")
+        return plot_loss_curves({n: runs[n] for n in names}, metrics=tuple(metrics), smoothing=smoothing)
+
+    return Panel(controls, compute)
+
+
+def build_boundary_prediction_widget(model, tokenizer, sentence: str, span: str) -> Panel:
+    """Type a sentence and the words to mask -> top-5 of the MLM and SBO heads at each position."""
+    controls = {
+        "sentence": W.Textarea(value=sentence, description="sentence", layout=W.Layout(width="60%")),
+        "span": W.Text(value=span, description="mask"),
+    }
+
+    def render(pred):
+        head = "<tr><th>pos</th><th>answer</th><th>MLM top-5</th><th>SBO top-5</th></tr>"
+        cell = lambda preds, answer: ", ".join(
+            (f"<b>{html.escape(t)}</b>" if t == answer else html.escape(t)) + f" {p:.2f}" for t, p in preds)
+        body = "".join(f"<tr><td>{r['offset'] + 1}</td><td>{html.escape(r['answer'])}</td>"
+                       f"<td>{cell(r['mlm'], r['answer'])}</td><td>{cell(r['sbo'] or [], r['answer'])}</td></tr>"
+                       for r in pred["rows"])
+        return HTML(f"<table>{head}{body}</table>")
+
+    return Panel(controls, lambda sentence, span: predict_span(model, tokenizer, sentence, span), render, columns=2)
