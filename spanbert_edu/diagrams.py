@@ -139,3 +139,22 @@ def plot_sbo_diagram(words=("an", "American", "football", "game", "."), span=(1,
     ax.set_title("Span Boundary Objective: predict each span token from the two boundary tokens "
                  "and its position", fontsize=10)
     return fig
+
+
+def plot_realised_lengths(lengths: dict, p: float = 0.2, max_len: int = 10, max_shown: int = 20):
+    """Realised masked-run lengths (in words and in tokens) against the sampling pmf."""
+    fig = _figure(9.0, 3.2)
+    axes = fig.subplots(1, 2)
+    pmf = span_length_pmf(p, max_len)
+    for ax, unit in zip(axes, ("words", "tokens")):
+        values = np.minimum(lengths[unit], max_shown)
+        freq = np.bincount(values, minlength=max_shown + 1)[1:] / len(values)
+        ax.bar(np.arange(1, max_shown + 1), freq, color="#a8dadc",
+               label=f"realised runs (mean {lengths[unit].mean():.2f})")
+        ax.plot(np.arange(1, max_len + 1), pmf, "o-", color="#e63946", ms=3,
+                label=f"sampling pmf (mean {expected_span_length(p, max_len):.2f})")
+        ax.set_xlabel(f"masked run length ({unit}; {max_shown} = {max_shown} or more)")
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("share of runs")
+    fig.tight_layout()
+    return fig

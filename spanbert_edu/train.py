@@ -126,9 +126,11 @@ def _batch_indices(step: int, batch_size: int, n: int, seed: int, cache: dict) -
     return out
 
 
-def _append_jsonl(path: Path, row: dict) -> None:
+def _append_jsonl(path: Path, row: dict, on_log=None) -> None:
     with open(path, "a") as f:
         f.write(json.dumps(row) + "\n")
+    if on_log is not None:
+        on_log(row)
 
 
 def _truncate_log(path: Path, step: int) -> None:
@@ -139,9 +141,10 @@ def _truncate_log(path: Path, step: int) -> None:
 
 
 def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progress: bool = True,
-             echo=print, **overrides) -> dict:
-    """Train; returns {"step", "out_dir", "checkpoint", "eval"}. Keyword overrides set
-    ``TrainConfig`` fields, e.g. ``pretrain(preset="tiny", steps=50)``."""
+             echo=print, on_log=None, **overrides) -> dict:
+    """Train; returns {"step", "out_dir", "checkpoint", "eval", "model"}. Keyword overrides set
+    ``TrainConfig`` fields, e.g. ``pretrain(preset="tiny", steps=50)``. ``on_log(row)`` is called
+    with every row written to metrics.jsonl (the notebooks draw live curves with it)."""
     cfg = dataclasses.replace(config or TrainConfig(), **overrides)
     rank, world = _distributed()
     if cfg.batch_size % world:
@@ -226,7 +229,7 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progres
                    "sbo_acc": ((output.sbo_logits.argmax(-1) == output.sbo_targets).float().mean().item()
                                if output.sbo_logits is not None and len(output.sbo_targets) else None),
                    "tokens_per_s": tokens_since / (now - t_last)}
-            _append_jsonl(log_path, row)
+            _append_jsonl(log_path, row, on_log)
             t_last, tokens_since = now, 0
             if bar is not None:
                 bar.set_postfix(loss=f"{row['loss']:.3f}", mlm_acc=f"{row['mlm_acc']:.2f}")
@@ -235,7 +238,8 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progres
                                    max_batches=cfg.eval_batches, seed=cfg.seed + 1, device=device)
             heldout_loss = result_eval["mlm_loss"] + cfg.sbo_weight * (result_eval["sbo_loss"] or 0.0)
             _append_jsonl(log_path, {"step": step, "split": "heldout", "loss": heldout_loss,
-                                     **{k: v for k, v in result_eval.items() if not k.startswith("by_")}})
+                                     **{k: v for k, v in result_eval.items() if not k.startswith("by_")}},
+                          on_log)
         if rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps):
             save_checkpoint(ckpt_root / f"step-{step:06d}", model, tokenizer=tokenizer, step=step,
                             train_config=dataclasses.asdict(cfg), optimizer=optimizer, scheduler=scheduler)

@@ -59,10 +59,10 @@ def test_same_seed_same_weights(full_run, tmp_path):
 def test_interrupted_run_resumes_exactly(full_run, tmp_path, monkeypatch):
     real_append = train_module._append_jsonl
 
-    def crash_at_step_6(path, row):
+    def crash_at_step_6(path, row, on_log=None):
         if row["step"] == 6:
             raise KeyboardInterrupt("simulated crash")
-        real_append(path, row)
+        real_append(path, row, on_log)
 
     monkeypatch.setattr(train_module, "_append_jsonl", crash_at_step_6)
     with pytest.raises(KeyboardInterrupt):

@@ -1,0 +1,37 @@
+"""What masking actually produced: realised span lengths after merging and the budget cut.
+
+The sampler draws lengths from the truncated geometric, but the masked spans a model sees
+differ: adjacent and overlapping spans merge, the budget cuts the last one, and a word can be
+several tokens. ``realised_span_lengths`` measures that on real packed examples.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .batched import mask_batch
+from .config import MaskingConfig, ReplacementVocab
+from .reference import IGNORE_INDEX, merge_runs
+from .words import maskable_positions, word_starts_from_word_ids
+
+
+def realised_span_lengths(examples, tokenizer, config: MaskingConfig = MaskingConfig(),
+                          draws: int = 4, seed: int = 0) -> dict:
+    """Merged masked runs over ``draws`` maskings of ``examples``: lengths in words and tokens."""
+    L = max(len(e["input_ids"]) for e in examples)
+    ids = np.full((len(examples), L), tokenizer.pad_token_id, dtype=np.int64)
+    word_ids = np.full((len(examples), L), -1, dtype=np.int64)
+    for b, e in enumerate(examples):
+        ids[b, :len(e["input_ids"])] = e["input_ids"]
+        word_ids[b, :len(e["word_ids"])] = e["word_ids"]
+    maskable = maskable_positions(ids, tokenizer.all_special_ids)
+    word_start = word_starts_from_word_ids(word_ids)
+    vocab = ReplacementVocab.uniform(len(tokenizer), tokenizer.mask_token_id, tokenizer.all_special_ids)
+    rng = np.random.default_rng(seed)
+    words, tokens = [], []
+    for _ in range(draws):
+        masked = mask_batch(ids, word_start, maskable, config, vocab, rng)["labels"] != IGNORE_INDEX
+        for b in range(len(examples)):
+            for s, e in merge_runs(masked[b]):
+                tokens.append(e - s + 1)
+                words.append(int(word_start[b, s:e + 1].sum()) + (0 if word_start[b, s] else 1))
+    return {"words": np.array(words), "tokens": np.array(tokens)}
