@@ -1,0 +1,79 @@
+# %% [markdown]
+# # 04 · Pretraining: one sequence, no NSP
+#
+# **What you will learn**
+# - what BERT's Next Sentence Prediction (NSP) was, why SpanBERT drops it, and ALBERT's Sentence Order Prediction (SOP);
+# - how single-sequence examples are packed (`[CLS] block [SEP]`, whole sentences of one document);
+# - a live pretraining run of the `tiny` model with its MLM, SBO and total losses, next to the bundled `small` run.
+
+# %%
+%matplotlib inline
+import ipywidgets as W
+from IPython.display import display
+
+from spanbert_edu import load_corpus, load_tokenizer, pack_documents, pretrain
+from spanbert_edu.checkpoint import BUNDLED
+from spanbert_edu.data.pairs import pack_pairs
+from spanbert_edu.plots import plot_loss_curves, read_metrics
+from spanbert_edu.widgets import build_loss_curve_widget
+
+tokenizer = load_tokenizer()
+docs = load_corpus("default", "heldout")[:4]
+
+# %% [markdown]
+# ## 1. Two segments + NSP, or one long sequence
+#
+# BERT trained on pairs `[CLS] A [SEP] B [SEP]`: half the time B really follows A, half the time B comes from another
+# document, and a classifier on `[CLS]` predicts which (NSP). SpanBERT found that training on **one** sequence of up to 512
+# tokens, with no NSP, works better (Table 7 of the paper): the model sees longer contexts, and the random B from another
+# document is noise for the masked-LM objective. ALBERT later argued NSP is too easy (topic alone solves it) and replaced
+# it with SOP: A and B are always consecutive, and sometimes swapped.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+single = pack_documents(docs, tokenizer, max_length=64)
+nsp = pack_pairs(docs, tokenizer, max_length=64, objective="nsp", seed=0)
+sop = pack_pairs(docs, tokenizer, max_length=64, objective="sop", seed=0)
+print("single sequence:", tokenizer.decode(single[0]["input_ids"])[:110], "...")
+print("NSP pair       :", tokenizer.decode(nsp[0]["input_ids"])[:110], "... label", nsp[0]["next_sentence_label"])
+print("segment ids    :", nsp[0]["token_type_ids"][:40])
+print(f"NSP pairs whose B comes from another document: {sum(e['next_sentence_label'] for e in nsp)}/{len(nsp)}")
+print(f"SOP pairs that are swapped:                    {sum(e['sentence_order_label'] for e in sop)}/{len(sop)}")
+
+# %% [markdown]
+# ## 2. A live run of the `tiny` model
+#
+# `pretrain` calls `on_log` with every row it writes to `metrics.jsonl`; the cell redraws the curves as they come.
+# (About a minute on a laptop CPU.)
+
+# %%
+rows, view = [], W.Output()
+display(view)
+
+def redraw(row):
+    rows.append(row)
+    if row["split"] == "train" and row["step"] % 50 == 0:
+        with view:
+            view.clear_output(wait=True)
+            display(plot_loss_curves({"tiny (live)": rows}, smoothing=0.3))
+
+result = pretrain(preset="tiny", steps=300, batch_size=32, max_length=128, learning_rate=2e-3, warmup_steps=30,
+                  log_every=10, eval_every=100, save_every=300, out_dir="runs/notebook_tiny", progress=False,
+                  on_log=redraw, echo=lambda *a: None)
+print(f"held-out after 300 steps: MLM accuracy {result['eval']['mlm_acc']:.3f}, SBO accuracy {result['eval']['sbo_acc']:.3f}")
+
+# %% [markdown]
+# ## 3. Next to the bundled `small` run
+#
+# The bundled checkpoint was trained with the project's own command (see the README). Pick runs and metrics; smoothing
+# is an exponential moving average.
+
+# %%
+runs = {"tiny (this notebook)": rows, "small (bundled)": read_metrics(BUNDLED / "metrics.jsonl")}
+build_loss_curve_widget(runs)
+
+# %% [markdown]
+# ## Exercises
+# 1. Train `tiny` with `sbo_weight=0` (MLM only) for the same steps. Does the MLM loss end lower or higher?
+# 2. Train with `pair_objective="nsp"` and compare the MLM accuracy with the single-sequence run at equal steps.
+# 3. Why does the NSP run see fewer tokens of context per example at the same `max_length`?

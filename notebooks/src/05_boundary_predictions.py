@@ -1,0 +1,68 @@
+# %% [markdown]
+# # 05 · Boundary predictions: what the MLM and SBO heads guess
+#
+# **What you will learn**
+# - how to load the bundled `small` checkpoint and mask any span of any sentence;
+# - the top-5 guesses of the MLM head (which sees the whole sentence at the token's own position) and of the SBO head
+#   (which sees only the two boundary tokens and the position) at every position of the span;
+# - how accuracy falls with the position inside the span and with the span's length, for both heads.
+
+# %%
+%matplotlib inline
+from spanbert_edu import load_pretrained
+from spanbert_edu.checkpoint import BUNDLED, read_config
+from spanbert_edu.plots import plot_accuracy_by_position
+from spanbert_edu.predict import format_predictions, heldout_sentences, predict_span
+from spanbert_edu.widgets import build_boundary_prediction_widget
+
+model, tokenizer = load_pretrained()
+meta = read_config(BUNDLED)
+print(f"bundled small model: {model.num_parameters() / 1e6:.2f} M parameters, trained {meta['step']} steps")
+
+# %% [markdown]
+# ## 1. One sentence, one span
+#
+# `*` marks the right answer. Probabilities are the heads' softmax outputs.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(format_predictions(predict_span(model, tokenizer, "The return value of the function is a new list object.", "new list")))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for sentence, span in heldout_sentences(3, seed=0):
+    print(format_predictions(predict_span(model, tokenizer, sentence, span)), "\n")
+
+# %% [markdown]
+# ## 2. Accuracy inside the span
+#
+# Measured on the held-out documents when the checkpoint was exported (`spanbert-edu export`), masks from a fixed seed.
+# The first and last tokens of a span sit next to a boundary the MLM head can see through attention; the middle of a long
+# span is the hardest, for both heads.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+m = meta["metrics"]
+print(f"held-out MLM accuracy {m['mlm_acc']:.3f}, SBO accuracy {m['sbo_acc']:.3f} "
+      f"({m['mlm_targets']} MLM and {m['sbo_targets']} SBO targets)")
+
+# %%
+plot_accuracy_by_position(m, "by_position")
+
+# %%
+plot_accuracy_by_position(m, "by_length")
+
+# %% [markdown]
+# ## 3. Try it
+#
+# Type a sentence and the words to mask.
+
+# %%
+build_boundary_prediction_widget(model, tokenizer, "Lists are mutable sequences, typically used to store collections of homogeneous items.", "mutable sequences")
+
+# %% [markdown]
+# ## Exercises
+# 1. Find a span the SBO head gets right and the MLM head gets wrong. What in the boundaries made it easy?
+# 2. Mask a long span (six or more words). At which positions does each head fail first?
+# 3. The released `SpanBERT/spanbert-base-cased` has no MLM or SBO head (notebook 03's heads would be trained from scratch on top
+#    of it). Sketch how you would train only the heads on a frozen encoder with `from_hf_bert`.
