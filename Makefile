@@ -2,16 +2,24 @@
 # Both create ./.venv on first use (scripts/install.sh picks a CPU or CUDA build of torch).
 PY := .venv/bin/python
 
-.PHONY: pretrain test demo bench tokenizer clean
+.PHONY: pretrain test browser-check notebooks demo bench tokenizer clean
 
 pretrain:        ## the main job: install, pretrain the tiny model, print boundary predictions, plot
 	bash scripts/install.sh
 	$(PY) -m spanbert_edu pretrain --preset tiny --steps 1500 --batch-size 32 --max-length 128 \
 	    --lr 2e-3 --warmup 100 --eval-every 250 --save-every 500 --out runs/tiny
 
-test:            ## install with the test extras, then run every test
+test:            ## install with the test extras, then run every test (notebooks included)
 	bash scripts/install.sh test,notebooks
-	$(PY) -m pytest
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=300
+
+browser-check:   ## run every notebook in JupyterLab in headless Chromium (needs Debian's chromium)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	bash scripts/install.sh test,notebooks,browser
+	$(PY) scripts/browser_check.py --out runs/browser
+
+notebooks:       ## re-execute the notebooks from notebooks/src (outputs and widget state stored)
+	$(PY) scripts/build_notebooks.py
 
 demo:            ## mask one batch of the bundled corpus with every scheme (no training)
 	bash scripts/install.sh

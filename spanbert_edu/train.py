@@ -150,6 +150,9 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progres
     if cfg.batch_size % world:
         raise ValueError(f"batch_size ({cfg.batch_size}) must be divisible by the number of ranks ({world})")
     device = resolve_device(cfg.device)
+    if world > 1 and device.type == "cuda":  # one GPU per process under torchrun
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+        torch.cuda.set_device(device)
     out = Path(cfg.out_dir)
     ckpt_root, log_path = out / "checkpoints", out / "metrics.jsonl"
     if rank == 0:

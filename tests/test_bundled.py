@@ -1,0 +1,38 @@
+"""The bundled `small` checkpoint: loads, fits its vocabulary, reproduces its held-out metrics."""
+import sys
+
+import pytest
+
+from spanbert_edu import SpanMaskingCollator, load_pretrained
+from spanbert_edu.checkpoint import BUNDLED, read_config
+from spanbert_edu.evaluate import evaluate
+from spanbert_edu.train import TrainConfig, prepare_examples
+
+
+def test_bundle_is_small_and_complete():
+    files = {p.name: p.stat().st_size for p in BUNDLED.iterdir()}
+    assert {"model.safetensors", "config.json", "vocab.txt", "metrics.jsonl"} <= set(files)
+    assert files["model.safetensors"] <= 15_000_000                   # at most 15 MB (fp16)
+    meta = read_config(BUNDLED)
+    assert meta["train"]["preset"] == "small" and meta["step"] == meta["train"]["steps"]
+
+
+def test_bundle_reproduces_its_heldout_metrics():
+    """Same examples, same masks (fixed seed): the exported accuracies and losses come back.
+    Tolerance 0.002 on accuracies and 0.01 on losses on the Python version that exported them
+    (CPU float differences only); 0.03 on another version, whose bundled corpus differs slightly."""
+    model, tokenizer = load_pretrained()
+    meta = read_config(BUNDLED)
+    stored = meta["metrics"]
+    cfg = TrainConfig(**meta["train"])
+    metrics = evaluate(model, prepare_examples(cfg, tokenizer, "heldout"),
+                       SpanMaskingCollator(tokenizer, scheme=cfg.scheme), batch_size=32, seed=stored["eval_seed"])
+    same_python = stored["python"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    tol = 0.002 if same_python else 0.03
+    for key in ("mlm_acc", "sbo_acc"):
+        assert metrics[key] == pytest.approx(stored[key], abs=tol), key
+    for key in ("mlm_loss", "sbo_loss"):
+        assert metrics[key] == pytest.approx(stored[key], abs=5 * tol), key
+    assert set(stored["by_position"]) == {"mlm", "sbo"}
+    # a trained model, not a random one: far better than chance (1/8192) and than its start
+    assert stored["mlm_acc"] > 0.1 and stored["mlm_loss"] < 7.0
