@@ -123,9 +123,13 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
                        if not args.names or any(p.name.startswith(n) for n in args.names))
-    work = Path(tempfile.mkdtemp(prefix="spanbert-browser-"))
+    tmp = Path(tempfile.mkdtemp(prefix="spanbert-browser-"))
+    work = tmp / "notebooks"  # same layout as the repository: notebooks read ../results/
+    work.mkdir()
     for name in notebooks:
         shutil.copy(ROOT / "notebooks" / name, work / name)
+    if (ROOT / "results").is_dir():
+        shutil.copytree(ROOT / "results", tmp / "results")
     port, token = free_port(), secrets.token_hex(16)
     lab = start_lab(work, port, token)
     problems = []
@@ -144,7 +148,7 @@ def main():
     finally:
         lab.terminate()
         lab.wait(timeout=20)
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     for p in problems:
         print("PROBLEM:", p)
     sys.exit(1 if problems else 0)

@@ -3,6 +3,7 @@
 Commands:
   pretrain   train on a corpus, then print boundary predictions and write the loss curve
   export     turn a training checkpoint into a small inference bundle (optionally fp16)
+  ablate     the masking-scheme and objective ablations (Tables 6 and 7), smoke/laptop/gpu
   figures    regenerate every figure in figures/
   demo       mask one batch of the bundled corpus with every scheme (no training)
 """
@@ -113,6 +114,11 @@ def main(argv=None):
     export.add_argument("out", help="the bundle folder to write")
     export.add_argument("--half", action="store_true", help="store weights in fp16 (half the size)")
     export.add_argument("--eval-seed", type=int, default=1234)
+    ablate = sub.add_parser("ablate", help="the paper's masking and objective ablations (Tables 6 and 7)")
+    ablate.add_argument("--budget", default="smoke", choices=["smoke", "laptop", "gpu"])
+    ablate.add_argument("--out", default="runs/ablate")
+    ablate.add_argument("--arms", default=None, help="comma-separated arms (default: all)")
+    ablate.add_argument("--seeds", default=None, help="comma-separated seeds (default: the budget's)")
     figures = sub.add_parser("figures", help="regenerate every figure in figures/")
     figures.add_argument("--out", default="figures")
     demo = sub.add_parser("demo", help="mask a batch of the bundled corpus with every scheme")
@@ -127,6 +133,11 @@ def main(argv=None):
         _run_pretrain(args)
     elif args.command == "export":
         _run_export(args)
+    elif args.command == "ablate":
+        from .ablate import run_ablation
+
+        run_ablation(args.budget, args.out, arms=args.arms.split(",") if args.arms else None,
+                     seeds=[int(x) for x in args.seeds.split(",")] if args.seeds else None)
     elif args.command == "figures":
         from .figures import make_figures
 

@@ -4,6 +4,7 @@ Deterministic: fixed seeds, fixed sentences, the bundled checkpoint's own logs a
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from .checkpoint import BUNDLED, read_config
@@ -11,7 +12,9 @@ from .collator import SpanMaskingCollator
 from .data import load_tokenizer
 from .diagrams import plot_masking_schemes, plot_sbo_diagram, plot_span_lengths
 from .masking import SCHEMES
-from .plots import plot_accuracy_by_position, plot_loss_curves
+from .plots import plot_ablation, plot_accuracy_by_position, plot_loss_curves
+
+ABLATION_RESULTS = Path(__file__).resolve().parent.parent / "results" / "ablation_laptop.json"
 
 EXAMPLE_SENTENCE = ("The Python Software Foundation maintains the reference implementation of the "
                     "language, which Guido van Rossum first released in the Netherlands.")
@@ -43,6 +46,10 @@ def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:
     metrics = read_config(bundle).get("metrics") if (bundle / "config.json").exists() else None
     if metrics:
         figures["accuracy_by_position.png"] = plot_accuracy_by_position(metrics)
+    if ABLATION_RESULTS.exists():
+        from .ablate import PAPER
+
+        figures["ablation.png"] = plot_ablation(json.loads(ABLATION_RESULTS.read_text()), PAPER)
     paths = []
     for name, fig in figures.items():
         fig.savefig(out / name, dpi=100, metadata={"Software": None})  # no version stamp: stable bytes

@@ -86,3 +86,38 @@ def plot_accuracy_by_position(metrics: dict, table: str = "by_position", max_key
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def plot_ablation(rows, paper: dict | None = None):
+    """Left: span MLM accuracy by span length (words), one line per arm (mean over seeds).
+    Right: cloze F1 per arm (mean and standard deviation over seeds) next to the paper's SQuAD 2.0 F1."""
+    from matplotlib.figure import Figure
+
+    arms = list(dict.fromkeys(r["arm"] for r in rows))
+    fig = Figure(figsize=(11, 3.8))
+    left, right = fig.subplots(1, 2)
+    for arm in arms:
+        mine = [r for r in rows if r["arm"] == arm]
+        lengths = sorted({int(k) for r in mine for k in r["by_span_words"]})
+        means = [np.mean([r["by_span_words"].get(str(n), r["by_span_words"].get(n, np.nan)) for r in mine])
+                 for n in lengths]
+        left.plot(lengths, means, "o-", ms=3, label=arm, ls="--" if arm.startswith("span_") else "-")
+    left.set_xlabel("masked span length (words; 10 = 10 or more)")
+    left.set_ylabel("held-out MLM accuracy")
+    left.legend(fontsize=7, ncol=2)
+    left.grid(alpha=0.3)
+    f1 = [[r["qa_f1"] for r in rows if r["arm"] == arm] for arm in arms]
+    x = np.arange(len(arms))
+    right.bar(x - 0.2, [np.mean(v) for v in f1], 0.4, yerr=[np.std(v) for v in f1], capsize=3,
+              color="#457b9d", label="ours: cloze F1 (mean ± sd)")
+    if paper:
+        twin = right.twinx()
+        twin.plot(x + 0.2, [paper.get(a, {}).get("squad2", np.nan) for a in arms], "D", color="#e63946",
+                  label="paper: SQuAD 2.0 F1")
+        twin.set_ylabel("paper SQuAD 2.0 F1", color="#e63946")
+        twin.legend(fontsize=7, loc="upper right")
+    right.set_xticks(x, arms, rotation=40, ha="right", fontsize=8)
+    right.set_ylabel("cloze F1 (ours)")
+    right.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -104,14 +104,25 @@ def _optimizer(model, cfg: TrainConfig, device):
 
 
 def prepare_examples(cfg: TrainConfig, tokenizer, split: str):
-    docs = load_corpus(cfg.corpus, split, hf_config=cfg.hf_config)
-    proposers = make_proposers("heuristic") if cfg.scheme in LINGUISTIC_MIX else None
-    if cfg.pair_objective != "none":
-        from .data.pairs import pack_pairs
+    """Packed examples for ``cfg`` (cached per process for the bundled tokenizer: the ablation
+    runs many arms on the same data). Treat the returned list as read-only."""
+    linguistic = cfg.scheme in LINGUISTIC_MIX
+    key = (cfg.corpus, cfg.hf_config, split, cfg.max_length, linguistic, cfg.pair_objective,
+           cfg.seed if cfg.pair_objective != "none" else 0, len(tokenizer))
+    if key not in _EXAMPLES:
+        docs = load_corpus(cfg.corpus, split, hf_config=cfg.hf_config)
+        proposers = make_proposers("heuristic") if linguistic else None
+        if cfg.pair_objective != "none":
+            from .data.pairs import pack_pairs
 
-        return pack_pairs(docs, tokenizer, cfg.max_length, cfg.pair_objective, seed=cfg.seed,
-                          proposers=proposers)
-    return pack_documents(docs, tokenizer, max_length=cfg.max_length, proposers=proposers)
+            _EXAMPLES[key] = pack_pairs(docs, tokenizer, cfg.max_length, cfg.pair_objective,
+                                        seed=cfg.seed, proposers=proposers)
+        else:
+            _EXAMPLES[key] = pack_documents(docs, tokenizer, max_length=cfg.max_length, proposers=proposers)
+    return _EXAMPLES[key]
+
+
+_EXAMPLES: dict = {}
 
 
 def _batch_indices(step: int, batch_size: int, n: int, seed: int, cache: dict) -> list[int]:

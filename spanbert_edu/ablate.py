@@ -1,0 +1,153 @@
+"""The paper's ablations at laptop scale: masking schemes (Table 6) and objectives (Table 7).
+
+    python -m spanbert_edu ablate --budget smoke|laptop|gpu [--out runs/ablate] [--seeds 0,1,2]
+
+Every arm trains the same preset on the same corpus with the same optimiser, steps and token
+budget; only the masking scheme or the objective changes. Each run is then measured the same way:
+
+1. intrinsic: MLM accuracy on held-out masked spans (the same SpanBERT span masks for every
+   arm, from a fixed seed), overall and by span length in words (1..10, longer merged runs in
+   10), and SBO accuracy where the arm has SBO;
+2. downstream: the cloze span-selection task of :mod:`spanbert_edu.qa`, fine-tuned the same way
+   for every arm (fine-tuning examples from training documents, test examples from held-out
+   documents), exact match and F1 as SQuAD computes them.
+
+Each run writes ``<out>/<arm>-seed<k>.json``; all rows go to ``<out>/ablation_<budget>.json``.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .collator import SpanMaskingCollator
+from .data import load_corpus, load_tokenizer
+from .heads import IGNORE_INDEX
+from .qa import finetune_and_evaluate, make_cloze_examples
+from .train import TrainConfig, prepare_examples, pretrain
+
+# arm -> (table, TrainConfig overrides). Table 6 arms are MLM only on one sequence.
+ARMS = {
+    "subword": ("6", dict(scheme="subword", sbo_weight=0.0)),
+    "whole_word": ("6", dict(scheme="whole_word", sbo_weight=0.0)),
+    "entity": ("6", dict(scheme="entity", sbo_weight=0.0)),
+    "phrase": ("6", dict(scheme="phrase", sbo_weight=0.0)),
+    "span": ("6+7", dict(scheme="span", sbo_weight=0.0)),          # also Table 7's "1seq"
+    "ernie": ("6*", dict(scheme="ernie", sbo_weight=0.0)),         # * not in the paper
+    "span_2seq_nsp": ("7", dict(scheme="span", sbo_weight=0.0, pair_objective="nsp")),
+    "span_1seq_sbo": ("7", dict(scheme="span", sbo_weight=1.0)),
+    "span_2seq_sop": ("7*", dict(scheme="span", sbo_weight=0.0, pair_objective="sop")),
+}
+
+# The paper's development-set results for the same arms (Tables 6 and 7; SQuAD 2.0 F1 and the
+# GLUE average), for the side-by-side table. Arms marked * have no paper row.
+PAPER = {
+    "subword": {"squad2": 83.8, "newsqa": 72.0, "triviaqa": 76.3, "glue": 83.2},
+    "whole_word": {"squad2": 84.3, "newsqa": 72.8, "triviaqa": 77.1, "glue": 82.9},
+    "entity": {"squad2": 84.8, "newsqa": 72.7, "triviaqa": 78.7, "glue": 83.2},
+    "phrase": {"squad2": 85.0, "newsqa": 73.0, "triviaqa": 77.7, "glue": 83.5},
+    "span": {"squad2": 86.7, "newsqa": 73.4, "triviaqa": 80.0, "glue": 83.8},   # Table 7, 1seq
+    "span_2seq_nsp": {"squad2": 85.4, "newsqa": 73.0, "triviaqa": 78.8, "glue": 83.4},
+    "span_1seq_sbo": {"squad2": 86.8, "newsqa": 74.1, "triviaqa": 80.3, "glue": 84.0},
+}
+
+BUDGETS = {
+    "smoke": dict(train=dict(preset="tiny", steps=6, batch_size=8, max_length=64, warmup_steps=2,
+                             eval_batches=1), seeds=(0,), eval_blocks=16, qa=dict(steps=4, batch_size=8),
+                  qa_train_docs=20, qa_max=48),
+    "laptop": dict(train=dict(preset="tiny", steps=1000, batch_size=32, max_length=128, warmup_steps=100,
+                              learning_rate=2e-3, eval_batches=4), seeds=(0, 1, 2), eval_blocks=None,
+                   qa=dict(steps=300, batch_size=16), qa_train_docs=150, qa_max=None),
+    "gpu": dict(train=dict(preset="small", steps=20000, batch_size=128, max_length=256, warmup_steps=1000,
+                           learning_rate=5e-4, eval_batches=8), seeds=(0, 1, 2), eval_blocks=None,
+                qa=dict(steps=1500, batch_size=32, learning_rate=2e-4), qa_train_docs=None, qa_max=None),
+}
+
+
+@torch.no_grad()
+def span_accuracy_by_words(model, examples, tokenizer, seed: int = 4321, batch_size: int = 32,
+                           max_words: int = 10, device="cpu") -> dict:
+    """MLM accuracy on SpanBERT span masks (fixed seed): overall and by span length in words."""
+    collator = SpanMaskingCollator(tokenizer, scheme="span", seed=seed)
+    right, total = np.zeros(max_words + 1), np.zeros(max_words + 1)
+    model.eval()
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start:start + batch_size]
+        batch = {k: v.to(device) for k, v in collator(chunk).items()}
+        out = model(**batch)
+        ok = (out.mlm_logits.argmax(-1) == out.mlm_targets).cpu().numpy()
+        masked = (batch["labels"] != IGNORE_INDEX).cpu().numpy()
+        k = 0  # walk the masked tokens in nonzero() order, run by run
+        for b, row in enumerate(masked):
+            words = np.asarray(chunk[b]["word_ids"])
+            cols = np.flatnonzero(row)
+            for run in np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1) if len(cols) else []:
+                n_words = min(max_words, len(set(words[run].tolist())))
+                right[n_words] += ok[k:k + len(run)].sum()
+                total[n_words] += len(run)
+                k += len(run)
+    return {"mlm_span_acc": float(right.sum() / max(1, total.sum())),
+            "by_span_words": {int(n): round(float(right[n] / total[n]), 4) for n in range(1, max_words + 1) if total[n]}}
+
+
+def run_arm(arm: str, seed: int, budget: str, out_dir, echo=print) -> dict:
+    """Pretrain one arm with one seed, measure it, write its JSON row; returns the row."""
+    table, overrides = ARMS[arm]
+    spec = BUDGETS[budget]
+    t0 = time.perf_counter()
+    cfg = TrainConfig(**{**spec["train"], **overrides}, seed=seed, out_dir=str(Path(out_dir) / f"{arm}-seed{seed}"),
+                      eval_every=10**9, save_every=10**9, log_every=max(1, spec["train"]["steps"] // 20))
+    result = pretrain(cfg, progress=False, echo=lambda *a: None)
+    model, tokenizer = result["model"].cpu().eval(), load_tokenizer()
+    seconds = time.perf_counter() - t0
+    eval_cfg = TrainConfig(**{**spec["train"], "scheme": "span"}, seed=seed)
+    blocks = prepare_examples(eval_cfg, tokenizer, "heldout")[:spec["eval_blocks"]]
+    intrinsic = span_accuracy_by_words(model, blocks, tokenizer)
+    sbo_acc = result["eval"]["sbo_acc"] if overrides["sbo_weight"] > 0 else None
+    train_docs = load_corpus("default", "train")[:spec["qa_train_docs"]]
+    qa_train = make_cloze_examples(train_docs, seed=0)[:spec["qa_max"]]
+    qa_test = make_cloze_examples(load_corpus("default", "heldout"), seed=1)[:spec["qa_max"]]
+    qa = finetune_and_evaluate(model.bert, tokenizer, qa_train, qa_test, seed=seed,
+                               max_length=spec["train"]["max_length"], **spec["qa"])
+    row = {"arm": arm, "table": table, "seed": seed, "budget": budget, **intrinsic, "sbo_acc": sbo_acc,
+           "heldout_mlm_acc_own_masks": result["eval"]["mlm_acc"], "qa_exact_match": qa["exact_match"],
+           "qa_f1": qa["f1"], "qa_test_examples": qa["test_examples"],
+           "pretrain_seconds": round(seconds, 1), "seconds": round(time.perf_counter() - t0, 1),
+           "train": {k: getattr(cfg, k) for k in ("preset", "steps", "batch_size", "max_length", "learning_rate")}}
+    (Path(out_dir) / f"{arm}-seed{seed}.json").write_text(json.dumps(row, indent=2))
+    echo(f"{arm:>14} seed {seed}: span MLM acc {row['mlm_span_acc']:.3f}, cloze EM {row['qa_exact_match']:.1f} "
+         f"F1 {row['qa_f1']:.1f} ({row['seconds']:.0f} s)")
+    return row
+
+
+def summarise(rows) -> list[dict]:
+    """Mean and standard deviation over seeds, per arm."""
+    out = []
+    for arm in dict.fromkeys(r["arm"] for r in rows):
+        mine = [r for r in rows if r["arm"] == arm]
+        stat = lambda k: (float(np.mean([r[k] for r in mine])), float(np.std([r[k] for r in mine])))
+        out.append({"arm": arm, "table": mine[0]["table"], "seeds": len(mine),
+                    **{k: stat(k) for k in ("mlm_span_acc", "qa_exact_match", "qa_f1")},
+                    "sbo_acc": stat("sbo_acc") if mine[0]["sbo_acc"] is not None else None})
+    return out
+
+
+def run_ablation(budget: str = "smoke", out_dir="runs/ablate", arms=None, seeds=None, echo=print) -> list[dict]:
+    if budget not in BUDGETS:
+        raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
+    unknown = sorted(set(arms or ()) - set(ARMS))
+    if unknown:
+        raise ValueError(f"unknown arms {unknown}; arms: {sorted(ARMS)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [run_arm(arm, seed, budget, out, echo) for seed in (seeds or BUDGETS[budget]["seeds"])
+            for arm in (arms or ARMS)]
+    (out / f"ablation_{budget}.json").write_text(json.dumps(rows, indent=2))
+    echo("\n| arm | table | span MLM acc | cloze EM | cloze F1 |\n|---|---|---:|---:|---:|")
+    for s in summarise(rows):
+        fmt = lambda m: f"{m[0]:.3f} ± {m[1]:.3f}" if abs(m[0]) < 1.5 else f"{m[0]:.1f} ± {m[1]:.1f}"
+        echo(f"| {s['arm']} | {s['table']} | {fmt(s['mlm_span_acc'])} | {fmt(s['qa_exact_match'])} | {fmt(s['qa_f1'])} |")
+    return rows
