@@ -124,7 +124,7 @@ def plot_sbo_diagram(words=("an", "American", "football", "game", "."), span=(1,
     for i, (x, w) in enumerate(zip(xs, words)):
         inside = s <= i <= e
         box(x, 0.6, "[MASK]" if inside else w, COLOURS["mask"] if inside else COLOURS["plain"])
-        label = (f"x_{{s-1}}" if i == s - 1 else f"x_{{e+1}}" if i == e + 1 else f"x_{i}")
+        label = ("x_{s-1}" if i == s - 1 else "x_{e+1}" if i == e + 1 else f"x_{i}")
         box(x, 1.9, f"${label}$", "#dfe7fd" if i in (s - 1, e + 1) else "white")
         arrow((x, 0.85), (x, 1.65))
     box(5.0, 3.2, f"$[x_{{s-1}}; x_{{e+1}}; p_{{{target}}}]$  ({2 * hidden}+{position_size})", "#fff3b0")

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,8 +258,6 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progres
             save_checkpoint(ckpt_root / f"step-{step:06d}", model, tokenizer=tokenizer, step=step,
                             train_config=dataclasses.asdict(cfg), optimizer=optimizer, scheduler=scheduler)
             for old in sorted(ckpt_root.glob("step-*"))[:-cfg.keep_checkpoints]:
-                import shutil
-
                 shutil.rmtree(old)
         if world > 1:
             torch.distributed.barrier()
