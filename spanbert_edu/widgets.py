@@ -157,8 +157,9 @@ def build_boundary_prediction_widget(model, tokenizer, sentence: str, span: str)
 
     def render(pred):
         head = "<tr><th>pos</th><th>answer</th><th>MLM top-5</th><th>SBO top-5</th></tr>"
-        cell = lambda preds, answer: ", ".join(
-            (f"<b>{html.escape(t)}</b>" if t == answer else html.escape(t)) + f" {p:.2f}" for t, p in preds)
+        cell = lambda preds, answer: " &nbsp; ".join(  # <code> keeps a "," token readable
+            (f"<b><code>{html.escape(t)}</code></b>" if t == answer else f"<code>{html.escape(t)}</code>")
+            + f" {p:.2f}" for t, p in preds)
         body = "".join(f"<tr><td>{r['offset'] + 1}</td><td>{html.escape(r['answer'])}</td>"
                        f"<td>{cell(r['mlm'], r['answer'])}</td><td>{cell(r['sbo'] or [], r['answer'])}</td></tr>"
                        for r in pred["rows"])
