@@ -14,7 +14,7 @@ test:            ## install with the test extras, then run every test (notebooks
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 
 browser-check:   ## run every notebook in JupyterLab in headless Chromium (needs Debian's chromium)
-	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	bash scripts/install.sh test,notebooks,browser
 	$(PY) scripts/browser_check.py --out runs/browser
 
