@@ -147,7 +147,8 @@ def run_ablation(budget: str = "smoke", out_dir="runs/ablate", arms=None, seeds=
             for arm in (arms or ARMS)]
     (out / f"ablation_{budget}.json").write_text(json.dumps(rows, indent=2))
     echo("\n| arm | table | span MLM acc | cloze EM | cloze F1 |\n|---|---|---:|---:|---:|")
+    fmt = lambda m, digits: f"{m[0]:.{digits}f} ± {m[1]:.{digits}f}"
     for s in summarise(rows):
-        fmt = lambda m: f"{m[0]:.3f} ± {m[1]:.3f}" if abs(m[0]) < 1.5 else f"{m[0]:.1f} ± {m[1]:.1f}"
-        echo(f"| {s['arm']} | {s['table']} | {fmt(s['mlm_span_acc'])} | {fmt(s['qa_exact_match'])} | {fmt(s['qa_f1'])} |")
+        echo(f"| {s['arm']} | {s['table']} | {fmt(s['mlm_span_acc'], 3)} | {fmt(s['qa_exact_match'], 1)} | "
+             f"{fmt(s['qa_f1'], 1)} |")
     return rows

@@ -101,7 +101,7 @@ def plot_ablation(rows, paper: dict | None = None):
         lengths = sorted({int(k) for r in mine for k in r["by_span_words"]})
         means = [np.mean([r["by_span_words"].get(str(n), r["by_span_words"].get(n, np.nan)) for r in mine])
                  for n in lengths]
-        left.plot(lengths, means, "o-", ms=3, label=arm, ls="--" if arm.startswith("span_") else "-")
+        left.plot(lengths, means, marker="o", ms=3, label=arm, ls="--" if arm.startswith("span_") else "-")
     left.set_xlabel("masked span length (words; 10 = 10 or more)")
     left.set_ylabel("held-out MLM accuracy")
     left.legend(fontsize=7, ncol=2)
