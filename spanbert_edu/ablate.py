@@ -26,6 +26,7 @@ import torch
 from .collator import SpanMaskingCollator
 from .data import load_corpus, load_tokenizer
 from .heads import IGNORE_INDEX
+from .masking import merge_runs
 from .qa import finetune_and_evaluate, make_cloze_examples
 from .train import TrainConfig, prepare_examples, pretrain
 
@@ -82,13 +83,12 @@ def span_accuracy_by_words(model, examples, tokenizer, seed: int = 4321, batch_s
         masked = (batch["labels"] != IGNORE_INDEX).cpu().numpy()
         k = 0  # walk the masked tokens in nonzero() order, run by run
         for b, row in enumerate(masked):
-            words = np.asarray(chunk[b]["word_ids"])
-            cols = np.flatnonzero(row)
-            for run in np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1) if len(cols) else []:
-                n_words = min(max_words, len(set(words[run].tolist())))
-                right[n_words] += ok[k:k + len(run)].sum()
-                total[n_words] += len(run)
-                k += len(run)
+            words = chunk[b]["word_ids"]
+            for s, e in merge_runs(row):
+                n_words = min(max_words, len(set(words[s:e + 1])))
+                right[n_words] += ok[k:k + e - s + 1].sum()
+                total[n_words] += e - s + 1
+                k += e - s + 1
     return {"mlm_span_acc": float(right.sum() / max(1, total.sum())),
             "by_span_words": {int(n): round(float(right[n] / total[n]), 4) for n in range(1, max_words + 1) if total[n]}}
 

@@ -10,25 +10,17 @@ import numpy as np
 import torch
 
 from .heads import IGNORE_INDEX
+from .masking import merge_runs
 
 
 def _run_positions(labels: torch.Tensor):
     """For every masked token (in ``labels.nonzero()`` order): its offset inside its merged run
     and the run's length in tokens."""
-    masked = (labels != IGNORE_INDEX).cpu().numpy()
     offsets, lengths = [], []
-    for row in masked:
-        i = 0
-        while i < len(row):
-            if row[i]:
-                j = i
-                while j + 1 < len(row) and row[j + 1]:
-                    j += 1
-                offsets += range(j - i + 1)
-                lengths += [j - i + 1] * (j - i + 1)
-                i = j + 1
-            else:
-                i += 1
+    for row in (labels != IGNORE_INDEX).cpu().numpy():
+        for s, e in merge_runs(row):
+            offsets += range(e - s + 1)
+            lengths += [e - s + 1] * (e - s + 1)
     return np.array(offsets, dtype=np.int64), np.array(lengths, dtype=np.int64)
 
 
