@@ -1,6 +1,8 @@
-"""Training throughput on CPU: our model vs transformers.BertForMaskedLM carrying the same SBO head.
+"""Training throughput on CPU: our model vs transformers.BertForMaskedLM carrying the same SBO head,
+each in fp32 and under bf16 autocast, and ours with torch.compile.
 
     python benchmarks/train_throughput.py [--preset small] [--batch-size 32] [--max-length 128] [--steps 12]
+                                          [--no-compile]
 
 Same config, same weights (ours exported with ``to_hf_bert``), same batch and masks, same
 AdamW step. Each model trains in its own child process (so each peak RSS is its own); the
@@ -60,14 +62,17 @@ def child(which, args):
     model = ours if which == "ours" else HFWithSBO(ours)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    step_model = torch.compile(model) if args.compile else model
     times = []
-    for step in range(args.steps + 2):
+    warm = 2 + 2 * args.compile  # compilation happens in the first steps
+    for step in range(args.steps + warm):
         t0 = time.perf_counter()
-        loss = loss_of(model, batch)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            loss = loss_of(step_model, batch)
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-        if step >= 2:
+        if step >= warm:
             times.append(time.perf_counter() - t0)
     tokens = int(batch["attention_mask"].sum())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -82,6 +87,9 @@ def main():
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--child", choices=["ours", "hf"])
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=argparse.SUPPRESS)
+    parser.add_argument("--compile", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile row")
     args = parser.parse_args()
     if args.child:
         return child(args.child, args)
@@ -92,21 +100,39 @@ def main():
     with torch.no_grad():
         a, b = loss_of(ours, batch).item(), loss_of(hf, batch).item()
     print(f"equal weights and masks, dropout off: loss ours {a:.6f}, HF+SBO {b:.6f}, |diff| {abs(a - b):.2e}")
+    variants = [("ours", "fp32", False), ("ours", "bf16", False), ("hf", "fp32", False), ("hf", "bf16", False)]
+    if not args.no_compile:
+        variants.append(("ours", "bf16", True))
     results = {}
-    for which in ("ours", "hf"):
+    for which, precision, compiled in variants:
         cmd = [sys.executable, __file__, "--child", which, "--preset", args.preset, "--batch-size",
-               str(args.batch_size), "--max-length", str(args.max_length), "--steps", str(args.steps)]
-        results[which] = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
-    r, h = results["ours"], results["hf"]
+               str(args.batch_size), "--max-length", str(args.max_length), "--steps", str(args.steps),
+               "--precision", precision] + (["--compile"] if compiled else [])
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            print(f"{which} {precision} compile={compiled} failed:\n{done.stderr[-2000:]}")
+            continue
+        results[which, precision, compiled] = json.loads(done.stdout.splitlines()[-1])
+    base = results[("ours", "fp32", False)]
+    names = {"ours": "spanbert_edu SpanBertForPreTraining", "hf": "transformers BertForMaskedLM + SBOHead"}
     print(f"\npreset {args.preset}, batch {args.batch_size} x {args.max_length}, CPU threads "
-          f"{torch.get_num_threads()}, median of {args.steps} training steps (forward, backward, AdamW)\n")
-    print("| model | step (s) | tokens/s | peak RSS (MB) |")
-    print("|---|---:|---:|---:|")
-    print(f"| spanbert_edu SpanBertForPreTraining | {r['step_s']:.3f} | {r['tokens_per_s']:.0f} | {r['peak_rss_mb']:.0f} |")
-    print(f"| transformers BertForMaskedLM + SBOHead | {h['step_s']:.3f} | {h['tokens_per_s']:.0f} | {h['peak_rss_mb']:.0f} |")
-    print(f"\nspeed-up: {r['tokens_per_s'] / h['tokens_per_s']:.2f}x HF (target >= 1.5x); "
-          f"peak memory {r['peak_rss_mb'] / h['peak_rss_mb']:.2f}x HF's")
+          f"{torch.get_num_threads()}, native bf16: {cpu_bf16()}, median of {args.steps} training steps "
+          "(forward, backward, AdamW)\n")
+    print("| model | precision | step (s) | tokens/s | vs ours fp32 | vs HF, same precision | peak RSS (MB) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for (which, precision, compiled), r in results.items():
+        hf = results.get(("hf", precision, False))
+        vs_hf = f"{r['tokens_per_s'] / hf['tokens_per_s']:.2f}x" if hf else "-"
+        label = f"{precision} autocast" if precision == "bf16" else precision
+        print(f"| {names[which]}{' + torch.compile' if compiled else ''} | {label} | {r['step_s']:.3f} | "
+              f"{r['tokens_per_s']:,.0f} | {r['tokens_per_s'] / base['tokens_per_s']:.2f}x | {vs_hf} | "
+              f"{r['peak_rss_mb']:,.0f} |")
 
+
+def cpu_bf16():
+    from spanbert_edu.train import cpu_supports_bf16
+
+    return cpu_supports_bf16()
 
 if __name__ == "__main__":
     main()

@@ -3,8 +3,10 @@
     python scripts/build_notebooks.py            # all of them
     python scripts/build_notebooks.py 01 03      # some
 
-Sources: notebooks/src/NN_name.py in the "percent" format (a cell starts at a line "# %%";
-"# %% [markdown]" cells hold markdown as "# "-prefixed lines). Output: notebooks/NN_name.ipynb,
+Sources: notebooks/src/NN_name.py in jupytext's "percent" format (a cell starts at a line
+"# %%"; "# %% [markdown]" cells hold markdown as "# "-prefixed lines), paired with the notebooks
+by notebooks/jupytext.toml, so JupyterLab (with jupytext) opens a source as a notebook and
+saves both. Output: notebooks/NN_name.ipynb,
 executed top to bottom by nbclient with store_widget_state=True, so GitHub and other static
 viewers show the plots and the last state of every widget. Re-run whenever the library
 changes what a notebook shows.
@@ -13,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import jupytext
 import nbformat
 from nbclient import NotebookClient
 
@@ -21,26 +24,12 @@ SRC, OUT = ROOT / "notebooks" / "src", ROOT / "notebooks"
 
 
 def parse(path: Path) -> nbformat.NotebookNode:
-    cells, kind, lines = [], None, []
-
-    def flush():
-        text = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            text = "\n".join(ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in text.splitlines())
-            cells.append(nbformat.v4.new_markdown_cell(text))
-        elif kind == "code" and text:
-            cells.append(nbformat.v4.new_code_cell(text))
-
-    for line in path.read_text().splitlines():
-        if line.startswith("# %%"):
-            flush()
-            kind, lines = ("markdown" if "[markdown]" in line else "code"), []
-        else:
-            lines.append(line)
-    flush()
-    nb = nbformat.v4.new_notebook(cells=cells)
+    """The percent-format source as a notebook (jupytext's reader, the same one JupyterLab uses
+    when a reader opens ``notebooks/src/*.py`` as a notebook)."""
+    nb = jupytext.read(path, fmt="py:percent")
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["jupytext"] = {"formats": "ipynb,src//py:percent"}  # the pairing (notebooks/jupytext.toml)
     return nb
 
 

@@ -100,7 +100,7 @@ def run_arm(arm: str, seed: int, budget: str, out_dir, echo=print) -> dict:
     t0 = time.perf_counter()
     cfg = TrainConfig(**{**spec["train"], **overrides}, seed=seed, out_dir=str(Path(out_dir) / f"{arm}-seed{seed}"),
                       eval_every=10**9, save_every=10**9, log_every=max(1, spec["train"]["steps"] // 20))
-    result = pretrain(cfg, progress=False, echo=lambda *a: None)
+    result = pretrain(cfg, overwrite=True, progress=False, echo=lambda *a: None)
     model, tokenizer = result["model"].cpu().eval(), load_tokenizer()
     seconds = time.perf_counter() - t0
     eval_cfg = TrainConfig(**{**spec["train"], "scheme": "span"}, seed=seed)

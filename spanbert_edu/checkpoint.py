@@ -11,9 +11,15 @@ A checkpoint is a folder::
 
 It is written into ``.tmp-step-000200`` and renamed into place, so a crash mid-write never
 leaves a half checkpoint where a resume would find it.
+
+What a save may delete: only an earlier checkpoint of this project at the same path (a folder
+holding nothing but the files above, with our ``config.json``). An existing folder holding
+anything else is refused, unless ``overwrite=True``, and even then only the checkpoint's own
+file names are replaced; nothing else in the folder is touched.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -25,14 +31,41 @@ from .heads import SpanBertForPreTraining
 from .model import SpanBertConfig
 
 BUNDLED = Path(__file__).resolve().parent / "assets" / "spanbert-small"
+OWN_FILES = frozenset({"model.safetensors", "config.json", "vocab.txt", "training_state.pt", "metrics.jsonl"})
+
+
+def is_checkpoint(directory) -> bool:
+    """True for a folder this project wrote: only our file names, and our config.json."""
+    directory = Path(directory)
+    if not directory.is_dir() or directory.is_symlink():
+        return False
+    names = {p.name for p in directory.iterdir()}
+    if not names or not names <= OWN_FILES or "config.json" not in names:
+        return False
+    try:
+        meta = json.loads((directory / "config.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(meta, dict) and "format" in meta and "model" in meta
 
 
 def save_checkpoint(directory, model, *, tokenizer=None, step: int = 0, train_config: dict | None = None,
-                    optimizer=None, scheduler=None, half: bool = False, metrics: dict | None = None) -> Path:
-    """Write a checkpoint folder atomically (temp folder + rename); returns its path."""
+                    optimizer=None, scheduler=None, half: bool = False, metrics: dict | None = None,
+                    overwrite: bool = False) -> Path:
+    """Write a checkpoint folder atomically (temp folder + rename); returns its path. Never
+    deletes anything but an earlier checkpoint of ours at ``directory`` (see the module docstring)."""
     from safetensors.torch import save_file
 
     directory = Path(directory)
+    replace_files_only = False
+    if directory.exists() and not (directory.is_dir() and (is_checkpoint(directory) or not any(directory.iterdir()))):
+        if not overwrite or not directory.is_dir():
+            raise ValueError(f"{directory} exists and is not a spanbert_edu checkpoint "
+                             f"({'a file' if not directory.is_dir() else 'it holds other files'}); "
+                             "refusing to replace it. Choose a new or empty folder, or pass "
+                             "overwrite=True (--overwrite) to write the checkpoint's files into it, "
+                             "leaving every other file in place")
+        replace_files_only = True
     tmp = directory.parent / f".tmp-{directory.name}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -40,8 +73,17 @@ def save_checkpoint(directory, model, *, tokenizer=None, step: int = 0, train_co
     module = getattr(module, "_orig_mod", module)
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
              for k, v in module.state_dict().items()}
-    save_file(state, str(tmp / "model.safetensors"))
-    meta = {"format": 1, "step": step, "model": module.config.to_dict(), "train": train_config or {}}
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:  # never write a checkpoint that would load as garbage (fp16 can also overflow to inf)
+        raise FloatingPointError(f"refusing to save {directory}: non-finite values in {bad[:3]}")
+    try:
+        save_file(state, str(tmp / "model.safetensors"))
+    except (OSError, RuntimeError) as err:  # safetensors reports a full disk as a bare I/O error
+        shutil.rmtree(tmp, ignore_errors=True)
+        free = shutil.disk_usage(tmp.parent).free / 1e6
+        raise OSError(f"could not write {directory} ({err}); {free:.0f} MB free on that disk") from None
+    meta = {"format": 1, "step": step, "model": module.config.to_dict(), "train": train_config or {},
+            "sha256": {"model.safetensors": _sha256(tmp / "model.safetensors")}}
     if metrics is not None:
         meta["metrics"] = metrics
     (tmp / "config.json").write_text(json.dumps(meta, indent=2))
@@ -52,10 +94,38 @@ def save_checkpoint(directory, model, *, tokenizer=None, step: int = 0, train_co
         torch.save({"optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else None},
                    tmp / "training_state.pt")
-    if directory.exists():
-        shutil.rmtree(directory)
-    os.replace(tmp, directory)
+    if replace_files_only:                     # a user's folder: swap in our files one by one
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, directory / f.name)
+        tmp.rmdir()
+    elif directory.exists():                   # our own checkpoint (or an empty folder): swap folders
+        old = directory.parent / f".old-{directory.name}"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(directory, old)
+        os.replace(tmp, directory)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, directory)
     return directory
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def clean_stale_temporaries(root) -> list[Path]:
+    """Remove ``.tmp-*`` / ``.old-*`` folders an interrupted save left under ``root`` (only if
+    they hold nothing but checkpoint files); returns what was removed."""
+    removed = []
+    for stale in sorted(Path(root).glob(".tmp-*")) + sorted(Path(root).glob(".old-*")):
+        if stale.is_dir() and not stale.is_symlink() and {p.name for p in stale.iterdir()} <= OWN_FILES:
+            shutil.rmtree(stale)
+            removed.append(stale)
+    return removed
 
 
 def latest_checkpoint(root) -> Path | None:
@@ -70,9 +140,13 @@ def read_config(directory) -> dict:
     if not path.is_file():
         raise ValueError(f"{directory} is not a checkpoint folder (no config.json)")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as err:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{path} is corrupt: {err}") from err
+    if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict):
+        raise ValueError(f"{path} is not a spanbert_edu checkpoint config: it needs a \"model\" "
+                         "object with the SpanBertConfig fields")
+    return meta
 
 
 def load_model(directory, expected_config: SpanBertConfig | None = None,
@@ -87,8 +161,13 @@ def load_model(directory, expected_config: SpanBertConfig | None = None,
         diff = {k: (v, config.to_dict()[k]) for k, v in expected_config.to_dict().items()
                 if config.to_dict()[k] != v}
         raise ValueError(f"checkpoint {directory} has another config: (expected, found) {diff}")
+    weights = Path(directory) / "model.safetensors"
+    expected_sha = (meta.get("sha256") or {}).get("model.safetensors")
+    if expected_sha is not None and weights.is_file() and _sha256(weights) != expected_sha:
+        raise ValueError(f"{weights} does not match the SHA-256 recorded in its config.json: the file "
+                         "was modified or corrupted after it was saved")
     try:
-        state = load_file(str(Path(directory) / "model.safetensors"), device=str(map_location))
+        state = load_file(str(weights), device=str(map_location))
     except (SafetensorError, OSError, RuntimeError) as err:
         raise ValueError(f"{directory}/model.safetensors is missing or corrupt: {err}") from err
     model = SpanBertForPreTraining(config)

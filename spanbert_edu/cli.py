@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import shutil
 import sys
 import time
@@ -22,6 +24,10 @@ def _pretrain_parser(sub):
     p.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
     p.add_argument("--corpus", default="default", help="'default', a folder of .txt files, or hf:<dataset>")
     p.add_argument("--hf-config", default=None, help="config name of a Hugging Face dataset")
+    p.add_argument("--eval-corpus", default=None, help="evaluate on this corpus's held-out split "
+                   "(default: --corpus's own), e.g. 'default' when training on 'default+python-docs'")
+    p.add_argument("--docs-path", default=None, help="folder of CPython .rst sources for 'python-docs' "
+                   "(default: Debian's python3.X-doc)")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--batch-size", type=int, default=16, help="global batch (split across ranks)")
     p.add_argument("--max-length", type=int, default=128)
@@ -40,6 +46,8 @@ def _pretrain_parser(sub):
     p.add_argument("--compile", action="store_true", help="torch.compile the model (opt-in)")
     p.add_argument("--out", default="runs/pretrain")
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    p.add_argument("--overwrite", action="store_true",
+                   help="--out holds an earlier run: delete its checkpoints and log and start afresh")
     p.add_argument("--dropout", type=float, default=None, help="override both dropout rates")
     p.add_argument("--no-report", action="store_true", help="skip predictions and the figure")
 
@@ -50,7 +58,8 @@ def _run_pretrain(args):
     overrides = {}
     if args.dropout is not None:
         overrides = {"hidden_dropout_prob": args.dropout, "attention_probs_dropout_prob": args.dropout}
-    cfg = TrainConfig(preset=args.preset, corpus=args.corpus, hf_config=args.hf_config, steps=args.steps,
+    cfg = TrainConfig(preset=args.preset, corpus=args.corpus, hf_config=args.hf_config,
+                      eval_corpus=args.eval_corpus, docs_path=args.docs_path, steps=args.steps,
                       batch_size=args.batch_size, max_length=args.max_length, learning_rate=args.lr,
                       warmup_steps=args.warmup, weight_decay=args.weight_decay, scheme=args.scheme,
                       sbo_weight=args.sbo_weight, pair_objective=args.pair_objective,
@@ -58,7 +67,7 @@ def _run_pretrain(args):
                       seed=args.seed, device=args.device, precision=args.precision, compile=args.compile,
                       out_dir=args.out, model_overrides=overrides)
     t0 = time.perf_counter()
-    result = pretrain(cfg, resume=args.resume)
+    result = pretrain(cfg, resume=args.resume, overwrite=args.overwrite)
     if result["checkpoint"] is None:  # not rank 0
         return
     ev = result["eval"]
@@ -75,34 +84,44 @@ def _run_pretrain(args):
 
 
 def _run_export(args):
-    from .checkpoint import load_model, read_config, save_checkpoint
+    from .checkpoint import is_checkpoint, load_model, read_config, save_checkpoint
     from .data import load_tokenizer
     from .train import TrainConfig, prepare_examples
 
-    meta = read_config(args.checkpoint)
-    model = load_model(args.checkpoint)
-    tokenizer = load_tokenizer(Path(args.checkpoint) / "vocab.txt")
-    target = save_checkpoint(args.out, model, tokenizer=tokenizer, step=meta["step"],
-                             train_config=meta["train"], half=args.half)
-    run_log = Path(args.checkpoint).resolve().parent.parent / "metrics.jsonl"
+    source, target = Path(args.checkpoint).resolve(), Path(args.out).resolve()
+    if not is_checkpoint(source):
+        raise ValueError(f"checkpoint {args.checkpoint!r} is not a spanbert_edu checkpoint folder "
+                         "(runs/.../checkpoints/step-N)")
+    if target == source or target in source.parents or source in target.parents:
+        raise ValueError(f"out {args.out!r} is the checkpoint itself, a folder holding it (such as its "
+                         "run folder) or a folder inside it; choose a folder outside the run")
+    meta = read_config(source)
+    model = load_model(source)
+    tokenizer = load_tokenizer(source / "vocab.txt")
+    target = save_checkpoint(target, model, tokenizer=tokenizer, step=meta["step"],
+                             train_config=meta["train"], half=args.half, overwrite=args.overwrite)
+    run_log = source.parent.parent / "metrics.jsonl"
     if run_log.exists():  # the run's curves travel with the bundle (figures/, notebooks)
         shutil.copyfile(run_log, target / "metrics.jsonl")
     from .collator import SpanMaskingCollator
     from .evaluate import evaluate
 
     model = load_model(target).eval()  # measure what was written (fp16-rounded if --half)
-    train_cfg = TrainConfig(**{k: v for k, v in meta["train"].items()})
-    examples = prepare_examples(train_cfg, tokenizer, "heldout")
-    metrics = evaluate(model, examples, SpanMaskingCollator(tokenizer, scheme=train_cfg.scheme),
+    # The held-out corpus comes from the command line, never from the checkpoint's metadata.
+    train = meta.get("train") or {}
+    eval_cfg = TrainConfig(corpus=args.eval_corpus, max_length=train.get("max_length", 128),
+                           scheme=train.get("scheme", "span"))
+    examples = prepare_examples(eval_cfg, tokenizer, "heldout")
+    metrics = evaluate(model, examples, SpanMaskingCollator(tokenizer, scheme=eval_cfg.scheme),
                        batch_size=32, seed=args.eval_seed)
-    metrics["eval_seed"] = args.eval_seed
-    metrics["python"] = f"{sys.version_info.major}.{sys.version_info.minor}"  # the corpus depends on it
+    metrics.update(eval_seed=args.eval_seed, eval_corpus=args.eval_corpus,
+                   python=f"{sys.version_info.major}.{sys.version_info.minor}")  # the corpus depends on it
     meta = read_config(target)
     meta["metrics"] = metrics
     (target / "config.json").write_text(json.dumps(meta, indent=2))
     size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
-    print(f"exported {target} ({size:.1f} MB); held-out MLM acc {metrics['mlm_acc']:.4f}, "
-          f"SBO acc {metrics['sbo_acc']:.4f}")
+    print(f"exported {target} ({size:.1f} MB); held-out ({args.eval_corpus}) MLM acc {metrics['mlm_acc']:.4f} "
+          f"(top-5 {metrics['mlm_top5']:.4f}), SBO acc {metrics['sbo_acc']:.4f} (top-5 {metrics['sbo_top5']:.4f})")
 
 
 def main(argv=None):
@@ -114,6 +133,11 @@ def main(argv=None):
     export.add_argument("out", help="the bundle folder to write")
     export.add_argument("--half", action="store_true", help="store weights in fp16 (half the size)")
     export.add_argument("--eval-seed", type=int, default=1234)
+    export.add_argument("--eval-corpus", default="default",
+                        help="whose held-out split to measure on (default: the bundled corpus)")
+    export.add_argument("--overwrite", action="store_true",
+                        help="write into an existing folder that is not an earlier export "
+                             "(only the checkpoint's own files are replaced)")
     ablate = sub.add_parser("ablate", help="the paper's masking and objective ablations (Tables 6 and 7)")
     ablate.add_argument("--budget", default="smoke", choices=["smoke", "laptop", "gpu"])
     ablate.add_argument("--out", default="runs/ablate")
@@ -128,7 +152,30 @@ def main(argv=None):
     demo.add_argument("--out", default="runs/demo", help="folder for summary.json and masks.txt")
     demo.add_argument("--scheme", action="append", help="a scheme (repeatable); default: all")
     args = parser.parse_args(argv)
+    try:
+        _dispatch(args)
+    except (ValueError, TypeError, OSError, FloatingPointError) as err:
+        if os.environ.get("SPANBERT_EDU_TRACEBACK"):
+            raise
+        parser.exit(2, f"spanbert-edu {args.command}: error: {_with_flag_names(str(err))}\n")
 
+
+# TrainConfig field -> the flag a command-line user typed
+_FLAGS = {"learning_rate": "--lr", "warmup_steps": "--warmup", "weight_decay": "--weight-decay",
+          "batch_size": "--batch-size", "max_length": "--max-length", "out_dir": "--out",
+          "sbo_weight": "--sbo-weight", "eval_every": "--eval-every", "save_every": "--save-every",
+          "log_every": "--log-every", "max_grad_norm": "--max-grad-norm", "resume=True": "--resume",
+          "overwrite=True": "--overwrite", "hidden_dropout_prob": "--dropout"}
+
+
+def _with_flag_names(message: str) -> str:
+    for name, flag in _FLAGS.items():
+        message = message.replace(f"{name} ({flag})", flag)
+        message = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w])", flag, message)
+    return message
+
+
+def _dispatch(args):
     if args.command == "pretrain":
         _run_pretrain(args)
     elif args.command == "export":

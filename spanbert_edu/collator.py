@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._checks import check_choice, check_probability, check_ratio
-from .masking import (MaskingConfig, ReplacementVocab, continuation_table, mask_batch,
+from .masking import (MaskingConfig, ReplacementVocab, continuation_table, mask_batch, non_maskable_ids,
                       maskable_positions, propose_token_spans, word_starts_from_word_ids)
 from .masking.config import LINGUISTIC_MIX
 from .spans import as_rng
@@ -83,11 +83,13 @@ class SpanMaskingCollator:
         check_choice("return_tensors", return_tensors, ("pt", "np"))
         if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1):
             raise ValueError(f"pad_to_multiple_of must be a positive integer or None, got {pad_to_multiple_of!r}")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0):
             raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        seed = None if seed is None else int(seed)
         self.seed, self.pad_to_multiple_of = seed, pad_to_multiple_of
         self.return_span_targets, self.return_tensors = return_span_targets, return_tensors
-        self.special_ids = sorted(set(tokenizer.all_special_ids))
+        self.special_ids = sorted(set(tokenizer.all_special_ids))   # never drawn as random tokens
+        self.non_maskable = non_maskable_ids(tokenizer)              # every special except [UNK]
         self.continuation = continuation_table(tokenizer)
         self.vocab = self._replacement_vocab(random_token_dist, unigram_counts)
         self._rng, self._rng_owner = None, None
@@ -110,6 +112,10 @@ class SpanMaskingCollator:
         if counts.shape != (len(tok),):
             raise ValueError(f"unigram_counts must have one count per token ({len(tok)}), "
                              f"got shape {counts.shape}")
+        if not np.issubdtype(counts.dtype, np.number) or not np.isfinite(counts).all() or (counts < 0).any():
+            raise ValueError("unigram_counts must be finite counts >= 0 (no NaN, inf or negative values)")
+        if counts.sum() <= 0:
+            raise ValueError("unigram_counts must count at least one token")
         return ReplacementVocab.unigram(counts, tok.mask_token_id, self.special_ids)
 
     @property
@@ -149,6 +155,15 @@ class SpanMaskingCollator:
         for i, e in enumerate(examples):
             if "input_ids" not in e:
                 raise ValueError(f"examples[{i}] has no 'input_ids' (keys: {sorted(e)})")
+            ids = e["input_ids"]
+            if ids is None or isinstance(ids, (str, bytes)) or not hasattr(ids, "__len__"):
+                raise TypeError(f"examples[{i}]['input_ids'] must be a sequence of token ids, got {ids!r:.80}")
+            if len(ids) == 0:
+                raise ValueError(f"examples[{i}]['input_ids'] is empty; every example needs at least one token")
+            for key in ("attention_mask", "token_type_ids", "special_tokens_mask"):
+                if e.get(key) is not None and len(e[key]) != len(ids):
+                    raise ValueError(f"examples[{i}][{key!r}] has length {len(e[key])}, but input_ids "
+                                     f"has length {len(ids)}; they must match")
         return examples
 
     def _stack(self, examples, key, L, fill):
@@ -180,6 +195,11 @@ class SpanMaskingCollator:
         if self.pad_to_multiple_of:
             L = -(-L // self.pad_to_multiple_of) * self.pad_to_multiple_of
         input_ids = self._stack(examples, "input_ids", L, self.tokenizer.pad_token_id)
+        outside = (input_ids < 0) | (input_ids >= len(self.tokenizer))
+        if outside.any():
+            b, t = map(int, np.argwhere(outside)[0])
+            raise ValueError(f"examples[{b}]['input_ids'][{t}] = {int(input_ids[b, t])} is not a token id "
+                             f"of this tokenizer (0 .. {len(self.tokenizer) - 1})")
         lengths = np.array([len(e["input_ids"]) for e in examples])
         real = np.arange(L)[None, :] < lengths[:, None]
         if all("attention_mask" in e for e in examples):
@@ -216,7 +236,7 @@ class SpanMaskingCollator:
     def __call__(self, examples):
         examples = self._as_dicts(examples)
         input_ids, attention_mask, word_start = self._pad(examples)
-        maskable = maskable_positions(input_ids, self.special_ids, attention_mask)
+        maskable = maskable_positions(input_ids, self.non_maskable, attention_mask)
         if any(e.get("special_tokens_mask") is not None for e in examples):
             flagged = [e["special_tokens_mask"] if e.get("special_tokens_mask") is not None
                        else [0] * len(e["input_ids"]) for e in examples]

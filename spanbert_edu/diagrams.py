@@ -81,11 +81,11 @@ def plot_masking_schemes(tokenizer, rows: dict, max_chars: int = 110):
     Colours: [MASK] orange, random red, kept green; the SBO boundary tokens are outlined."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = _figure(max_chars * 0.085, 0.45 * len(rows) + 0.9)
+    fig = _figure(max_chars * 0.085, 0.45 * len(rows) + 1.3)
     renderer = FigureCanvasAgg(fig).get_renderer()  # to measure text while laying it out
     ax = fig.subplots()
     ax.set_xlim(-14, max_chars)
-    ax.set_ylim(0.3, len(rows) + 0.7)
+    ax.set_ylim(-0.6, len(rows) + 0.7)  # the key sits a full row below the last scheme
     special = set(tokenizer.all_special_ids)
     for k, (scheme, (orig, new, labels)) in enumerate(rows.items()):
         keep = [i for i, t in enumerate(orig) if t not in special]
@@ -96,10 +96,13 @@ def plot_masking_schemes(tokenizer, rows: dict, max_chars: int = 110):
         ax.text(-1, y, scheme, ha="right", va="center", fontsize=9, weight="bold")
         _draw_tokens(ax, tokens, roles, y, max_chars, renderer)
     ax.axis("off")
+    ax.axhline(0.35, xmin=0.0, xmax=1.0, color="#ccc", lw=0.8)  # separates the key from the rows
+    ax.text(-1, -0.2, "key", ha="right", va="center", fontsize=9, style="italic")
     for i, (name, colour) in enumerate((("[MASK]", COLOURS["mask"]), ("random", COLOURS["random"]),
                                         ("kept", COLOURS["keep"]))):
-        ax.text(i * 12, 0.35, name, fontsize=8, bbox=dict(fc=colour, ec=colour, boxstyle="round,pad=0.15"))
-    ax.text(36, 0.35, "SBO boundary", fontsize=8,
+        ax.text(0.45 + i * 12, -0.2, name, fontsize=8, va="center",
+                bbox=dict(fc=colour, ec=colour, boxstyle="round,pad=0.15"))
+    ax.text(36.45, -0.2, "SBO boundary", fontsize=8, va="center",
             bbox=dict(fc="white", ec=COLOURS["boundary"], boxstyle="round,pad=0.15", lw=1.2))
     fig.tight_layout()
     return fig

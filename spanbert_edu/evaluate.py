@@ -24,12 +24,21 @@ def _run_positions(labels: torch.Tensor):
     return np.array(offsets, dtype=np.int64), np.array(lengths, dtype=np.int64)
 
 
+def _top5_hits(logits, targets) -> int:
+    """How many targets are among their row's five highest-scoring tokens."""
+    if len(targets) == 0:
+        return 0
+    top = logits.topk(min(5, logits.size(-1)), dim=-1).indices           # (N, 5)
+    return int((top == targets[:, None]).any(-1).sum())
+
+
 @torch.no_grad()
 def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int | None = None,
              seed: int = 1234, device="cpu") -> dict:
     """Metrics over ``examples`` (a list of packed examples), masks seeded by ``seed``.
 
-    Returns mlm_loss, sbo_loss, mlm_acc, sbo_acc, and ``by_position`` / ``by_length``:
+    Returns mlm_loss, sbo_loss, mlm_acc, sbo_acc, mlm_top5, sbo_top5 (the target among the five
+    best guesses), and ``by_position`` / ``by_length``:
     {"mlm": {offset: accuracy}, "sbo": {...}} (offsets from 0, lengths in tokens).
     """
     was_training = model.training
@@ -46,6 +55,7 @@ def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int |
         out = model(**batch)
         n_batches += 1
         mlm_right = (out.mlm_logits.argmax(-1) == out.mlm_targets).cpu().numpy()
+        sums["mlm_top5"] += _top5_hits(out.mlm_logits, out.mlm_targets)
         sums["mlm_loss"] += out.mlm_loss.item() * len(mlm_right)
         sums["mlm_n"] += len(mlm_right)
         sums["mlm_right"] += mlm_right.sum()
@@ -56,6 +66,7 @@ def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int |
                 hits[key][int(v)][1] += 1
         if out.sbo_logits is not None and len(out.sbo_targets):
             sbo_right = (out.sbo_logits.argmax(-1) == out.sbo_targets).cpu().numpy()
+            sums["sbo_top5"] += _top5_hits(out.sbo_logits, out.sbo_targets)
             sums["sbo_loss"] += out.sbo_loss.item() * len(sbo_right)
             sums["sbo_n"] += len(sbo_right)
             sums["sbo_right"] += sbo_right.sum()
@@ -74,6 +85,8 @@ def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int |
         "mlm_acc": sums["mlm_right"] / max(1, sums["mlm_n"]),
         "sbo_loss": sums["sbo_loss"] / max(1, sums["sbo_n"]) if sums["sbo_n"] else None,
         "sbo_acc": sums["sbo_right"] / max(1, sums["sbo_n"]) if sums["sbo_n"] else None,
+        "mlm_top5": sums["mlm_top5"] / max(1, sums["mlm_n"]),
+        "sbo_top5": sums["sbo_top5"] / max(1, sums["sbo_n"]) if sums["sbo_n"] else None,
         "mlm_targets": int(sums["mlm_n"]), "sbo_targets": int(sums["sbo_n"]),
         "by_position": {"mlm": table(hits["mlm_pos"]), "sbo": table(hits["sbo_pos"])},
         "by_length": {"mlm": table(hits["mlm_len"]), "sbo": table(hits["sbo_len"])},

@@ -43,6 +43,8 @@ def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:
     bundle = Path(bundle)
     if (bundle / "metrics.jsonl").exists():
         figures["loss_curves.png"] = plot_loss_curves({"small (bundled)": bundle / "metrics.jsonl"})
+        figures["accuracy_curves.png"] = plot_loss_curves({"small (bundled)": bundle / "metrics.jsonl"},
+                                                          metrics=("mlm_acc", "sbo_acc"))
     metrics = read_config(bundle).get("metrics") if (bundle / "config.json").exists() else None
     if metrics:
         figures["accuracy_by_position.png"] = plot_accuracy_by_position(metrics)

@@ -23,9 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .masking.reference import IGNORE_INDEX  # the one definition: "no target here"
 from .model import SpanBertConfig, SpanBertModel, init_weights
-
-IGNORE_INDEX = -100
 
 
 class BertPredictionHeadTransform(nn.Module):
@@ -89,9 +88,12 @@ class SBOHead(nn.Module):
         b, s, i = target.nonzero(as_tuple=True)                            # one row per target
         left, right = span_boundaries[b, s, 0], span_boundaries[b, s, 1]   # positions of x_{s-1}, x_{e+1}
         h0 = torch.cat([hidden[b, left], hidden[b, right], self.position_embeddings(i)], dim=-1)
-        h1 = self.LayerNorm1(F.gelu(self.dense1(h0)))                      # (N, H)
-        y = self.LayerNorm2(F.gelu(self.dense2(h1)))                       # (N, H)
-        return y, span_labels[b, s, i]
+        return self.mlp(h0), span_labels[b, s, i]                          # (N, H), (N,)
+
+    def mlp(self, h0):
+        """The two-layer MLP: [x_{s-1}; x_{e+1}; p_i] (..., 2H + P) -> y_i (..., H)."""
+        h1 = self.LayerNorm1(F.gelu(self.dense1(h0)))                      # (..., H)
+        return self.LayerNorm2(F.gelu(self.dense2(h1)))                    # (..., H)
 
     def forward(self, hidden, span_boundaries, span_labels, word_embeddings):
         """Logits (N, V) against the tied input embeddings, and the targets (N,)."""

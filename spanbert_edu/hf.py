@@ -63,6 +63,14 @@ def from_hf_bert(bert_or_name, **config_overrides) -> SpanBertForPreTraining:
     if not hasattr(bert_or_name, "config") or not hasattr(bert_or_name, "state_dict"):
         raise TypeError(f"bert_or_name must be a Hugging Face BERT model or a name, got "
                         f"{type(bert_or_name).__name__}")
+    config = bert_or_name.config
+    if getattr(config, "model_type", None) != "bert":
+        raise ValueError(f"bert_or_name must be a BERT model (model_type 'bert'), got model_type "
+                         f"{getattr(config, 'model_type', None)!r} ({type(bert_or_name).__name__}); "
+                         "other architectures name and shape their weights differently")
+    if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
+        raise ValueError("bert_or_name is configured as a decoder (is_decoder / add_cross_attention); "
+                         "SpanBERT is a bidirectional encoder, so its outputs would differ")
     source = bert_or_name.state_dict()
     if not any(k.startswith("bert.") for k in source):  # a bare BertModel
         source = {f"bert.{k}": v for k, v in source.items()}

@@ -4,8 +4,10 @@ Parameter names match Hugging Face's ``BertModel`` one for one (``embeddings.wor
 ``encoder.layer.N.attention.self.query``, ...), so weights move between the two with no
 renaming (:mod:`spanbert_edu.hf`). Attention uses ``torch.nn.functional.scaled_dot_product_attention``.
 
-SpanBERT trains on ONE sequence, so segment (token-type) embeddings are off by default
-(``type_vocab_size=0``); they are on when BERT weights are loaded or for the NSP/SOP variants.
+SpanBERT trains on ONE sequence, but the authors kept BERT's two-row segment (token-type) table
+and fed all-zero segment ids, so row 0 is trained and added to every token (their released
+checkpoints have ``type_vocab_size=2``). We do the same by default. ``type_vocab_size=0`` drops
+the table entirely (a valid ablation: row 0 is then just a constant the LayerNorm can absorb).
 
 Not here: the heads and losses (:mod:`spanbert_edu.heads`).
 """
@@ -19,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_choice, check_int, check_probability
+from ._checks import check_choice, check_int, check_probability, check_real
 
 
 @dataclass
@@ -32,7 +34,7 @@ class SpanBertConfig:
     num_attention_heads: int = 4
     intermediate_size: int = 1024
     max_position_embeddings: int = 512
-    type_vocab_size: int = 0             # 0: no segment embedding (single sequence, the paper)
+    type_vocab_size: int = 2             # as the authors: 2 rows, all-zero ids for one sequence
     hidden_dropout_prob: float = 0.1
     attention_probs_dropout_prob: float = 0.1
     layer_norm_eps: float = 1e-12
@@ -62,6 +64,12 @@ class SpanBertConfig:
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(f"hidden_size ({self.hidden_size}) must be divisible by "
                              f"num_attention_heads ({self.num_attention_heads})")
+        if self.pad_token_id >= self.vocab_size:
+            raise ValueError(f"pad_token_id must be < vocab_size ({self.vocab_size}), got {self.pad_token_id}")
+        for name in ("layer_norm_eps", "initializer_range"):
+            value = check_real(name, getattr(self, name))
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)!r}")
         check_probability("hidden_dropout_prob", self.hidden_dropout_prob)
         check_probability("attention_probs_dropout_prob", self.attention_probs_dropout_prob)
         if not (isinstance(self.sbo_weight, (int, float)) and self.sbo_weight >= 0):

@@ -45,6 +45,8 @@ This module does not mask anything; :mod:`spanbert_edu.masking` uses it.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._checks import check_choice, check_geometric_p, check_int, check_span_range
@@ -86,14 +88,51 @@ def expected_span_length(p: float, max_len: int, min_len: int = 1, mode: str = "
 
     >>> round(expected_span_length(0.2, 10), 3), round(expected_span_length(0.2, 10, mode="clip"), 3)
     (3.797, 4.463)
+
+    Evaluated stably for every p in (0, 1] and any lengths: with :math:`\\lambda = -\\log q`
+    (``-log1p(-p)``, exact even when ``1 - p`` rounds to 1), :math:`q^k = e^{-k\\lambda}` and the
+    truncated mean is :math:`m + 1/(e^\\lambda - 1) - N/(e^{N\\lambda} - 1)`, whose two terms
+    cancel as p -> 0; there a Taylor series takes over (see ``_truncated_offset``).
     """
     p, max_len, min_len = _check(p, max_len, min_len, mode)
-    q = 1.0 - p
-    if mode == "clip":
-        return min_len + (q ** min_len - q ** max_len) / p
-    n_lengths = max_len - min_len + 1
-    q_n = q ** n_lengths
-    return min_len - 1 + 1.0 / p - n_lengths * q_n / (1.0 - q_n)
+    if p == 1.0:
+        return float(min_len)                       # every draw has the minimum length
+    lam = -math.log1p(-p)                           # q = exp(-lam), lam > 0
+    if mode == "clip":                              # m + (q^m - q^n) / p = m + q^m (1 - q^(n-m)) / p
+        return min_len + _q_power(min_len, lam) * -math.expm1(-_times(max_len - min_len, lam)) / p
+    return _as_float(min_len) + _truncated_offset(max_len - min_len + 1, lam)
+
+
+def _times(k: int, lam: float) -> float:
+    """k * lam as a float, for integers too large for a float (the product may be inf)."""
+    if k < 1e300:
+        return k * lam
+    if lam <= 0:
+        return 0.0
+    log_product = math.log(k) + math.log(lam)
+    return math.inf if log_product > 709 else math.exp(log_product)
+
+
+def _q_power(k: int, lam: float) -> float:
+    return math.exp(-_times(k, lam))
+
+
+def _as_float(k: int) -> float:
+    return float(k) if k < 1e308 else math.inf
+
+
+def _truncated_offset(n: int, lam: float) -> float:
+    """E[k - 1] for k in 1..n with weights q^(k-1): 1/(e^lam - 1) - n/(e^(n lam) - 1).
+
+    For n*lam < 0.01 the difference cancels catastrophically; use its series instead
+    (from x/(e^x - 1) = sum B_j x^j / j!), written with t = n*lam so that no power of n appears:
+    n (1/2 - t/12 + t^3/720 - t^5/30240) - (1/2 - lam/12 + lam^3/720 - lam^5/30240)."""
+    t = _times(n, lam)
+    if t < 1e-2:
+        series = lambda x: 0.5 - x / 12 + x ** 3 / 720 - x ** 5 / 30240
+        return _as_float(n) * series(t) - series(lam)
+    second = math.exp(math.log(n) - t) if t > 50 else n / math.expm1(t)   # n e^{-t}, or exact
+    return 1.0 / math.expm1(lam) - second
 
 
 def span_length_std(p: float, max_len: int, min_len: int = 1, mode: str = "truncate") -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 import time
@@ -25,23 +26,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_int
-from .checkpoint import latest_checkpoint, load_model, load_training_state, save_checkpoint
+from ._checks import check_choice, check_int, check_real
+from .checkpoint import clean_stale_temporaries, is_checkpoint, latest_checkpoint, load_model, load_training_state, save_checkpoint
 from .collator import SpanMaskingCollator
 from .data import load_corpus, load_tokenizer
 from .data.packing import pack_documents
 from .evaluate import evaluate
-from .heads import SpanBertForPreTraining
+from .heads import IGNORE_INDEX, SpanBertForPreTraining
 from .masking import make_proposers
-from .masking.config import LINGUISTIC_MIX
+from .masking.config import LINGUISTIC_MIX, SCHEMES
 from .model import SpanBertConfig
 
 
 @dataclass
 class TrainConfig:
     preset: str = "tiny"
-    corpus: str = "default"            # "default", a folder of .txt, or "hf:<dataset>"
+    corpus: str = "default"            # "default", "python-docs", a folder of .txt, "hf:<dataset>"; "a+b" mixes
     hf_config: str | None = None
+    eval_corpus: str | None = None     # whose held-out split to evaluate on (None: corpus's own)
+    docs_path: str | None = None       # the CPython docs sources for "python-docs" (None: installed)
     max_length: int = 128
     batch_size: int = 16               # the GLOBAL batch (split across data-parallel ranks)
     steps: int = 300
@@ -59,7 +62,7 @@ class TrainConfig:
     keep_checkpoints: int = 2
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"            # "auto" (bf16 autocast on CUDA), "fp32", "bf16"
+    precision: str = "auto"            # "auto": bf16 autocast on CUDA or a bf16-capable CPU; "fp32", "bf16"
     compile: bool = False
     out_dir: str = "runs/pretrain"
     model_overrides: dict = field(default_factory=dict)
@@ -72,14 +75,62 @@ class TrainConfig:
         check_int("seed", self.seed, minimum=0)
         check_choice("precision", self.precision, ("auto", "fp32", "bf16"))
         check_choice("pair_objective", self.pair_objective, ("none", "nsp", "sop"))
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        check_choice("preset", self.preset, tuple(SpanBertConfig.PRESETS))
+        check_choice("scheme", self.scheme, SCHEMES)
+        for name, low, allow_inf in (("learning_rate", 0.0, False), ("weight_decay", None, False),
+                                     ("max_grad_norm", 0.0, True), ("sbo_weight", None, False)):
+            value = check_real(name, getattr(self, name))
+            ok = (math.isfinite(value) or (allow_inf and value == math.inf)) and (
+                value > low if low is not None else value >= 0)
+            if not ok:
+                rule = "a number > 0" if low is not None else "a finite number >= 0"
+                raise ValueError(f"{name} must be {rule}{' (inf: no clipping)' if allow_inf else ''}, "
+                                 f"got {getattr(self, name)!r}")
+        if not isinstance(self.model_overrides, dict):
+            raise TypeError(f"model_overrides must be a dict, got {self.model_overrides!r}")
+
+    def resume_differences(self, stored: dict) -> dict:
+        """The settings that differ from a stored run's (those a resume may not change)."""
+        mine, defaults = dataclasses.asdict(self), dataclasses.asdict(TrainConfig())
+        return {k: (stored.get(k, defaults[k]), v) for k, v in mine.items()
+                if k not in RESUME_MAY_CHANGE and stored.get(k, defaults[k]) != v}
+
+
+# Settings a resumed run may change: they do not alter what is trained, only how it is watched
+# or where it runs. Everything else (lr, seed, schedule, data, model) must match exactly.
+RESUME_MAY_CHANGE = {"log_every", "eval_every", "eval_batches", "save_every", "keep_checkpoints",
+                     "device", "precision", "compile", "out_dir", "docs_path"}
 
 
 def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def cpu_supports_bf16() -> bool:
+    """True when this CPU has native bf16 arithmetic (AVX512_BF16 or AMX-BF16), as torch's own
+    CPU feature detection reports it. Without it, bf16 autocast on a CPU is emulated and slower."""
+    caps = getattr(torch.cpu, "get_capabilities", None)  # torch >= 2.5
+    if caps is not None:
+        found = caps()
+        return bool(found.get("avx512_bf16") or found.get("amx_bf16"))
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(probe is not None and probe())
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"auto"`` -> ``"bf16"`` on a CUDA GPU or a CPU with native bf16, else ``"fp32"``.
+
+    bf16 means ``torch.autocast`` for the forward pass: weights, optimizer state and checkpoints
+    stay fp32, and the losses (cross-entropy over the vocabulary, with its softmax) are computed
+    in fp32 (see ``heads._mean_ce``); autocast also keeps LayerNorm in fp32."""
+    check_choice("precision", precision, ("auto", "fp32", "bf16"))
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and cpu_supports_bf16() else "fp32"
 
 
 def _distributed():
@@ -107,10 +158,11 @@ def prepare_examples(cfg: TrainConfig, tokenizer, split: str):
     """Packed examples for ``cfg`` (cached per process for the bundled tokenizer: the ablation
     runs many arms on the same data). Treat the returned list as read-only."""
     linguistic = cfg.scheme in LINGUISTIC_MIX
-    key = (cfg.corpus, cfg.hf_config, split, cfg.max_length, linguistic, cfg.pair_objective,
+    corpus = cfg.eval_corpus if split == "heldout" and cfg.eval_corpus else cfg.corpus
+    key = (corpus, cfg.hf_config, cfg.docs_path, split, cfg.max_length, linguistic, cfg.pair_objective,
            cfg.seed if cfg.pair_objective != "none" else 0, len(tokenizer))
     if key not in _EXAMPLES:
-        docs = load_corpus(cfg.corpus, split, hf_config=cfg.hf_config)
+        docs = load_corpus(corpus, split, hf_config=cfg.hf_config, docs_path=cfg.docs_path)
         proposers = make_proposers("heuristic") if linguistic else None
         if cfg.pair_objective != "none":
             from .data.pairs import pack_pairs
@@ -137,6 +189,15 @@ def _batch_indices(step: int, batch_size: int, n: int, seed: int, cache: dict) -
     return out
 
 
+def _check_finite_weights(model, step: int, cfg: TrainConfig) -> None:
+    bad = [name for name, p in model.named_parameters() if not torch.isfinite(p).all()]
+    if bad:
+        raise FloatingPointError(f"weights became non-finite at step {step} ({', '.join(bad[:3])}"
+                                 f"{', ...' if len(bad) > 3 else ''}); nothing was saved for this step. "
+                                 f"Check learning_rate ({cfg.learning_rate}) and weight_decay "
+                                 f"({cfg.weight_decay})")
+
+
 def _append_jsonl(path: Path, row: dict, on_log=None) -> None:
     with open(path, "a") as f:
         f.write(json.dumps(row) + "\n")
@@ -146,16 +207,32 @@ def _append_jsonl(path: Path, row: dict, on_log=None) -> None:
 
 def _truncate_log(path: Path, step: int) -> None:
     """Drop rows an interrupted run wrote after the checkpoint it is resumed from."""
-    if path.exists():
-        rows = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
-        path.write_text("".join(r + "\n" for r in rows))
+    if not path.exists():
+        return
+    lines, rows = path.read_text().splitlines(), []
+    for k, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if k == len(lines) - 1:
+                continue  # a line torn by the interruption: drop it
+            raise ValueError(f"{path} line {k + 1} is not JSON: {line[:60]!r}") from None
+        if row.get("step", 0) <= step:
+            rows.append(line)
+    path.write_text("".join(r + "\n" for r in rows))
 
 
-def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progress: bool = True,
-             echo=print, on_log=None, **overrides) -> dict:
+def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwrite: bool = False,
+             progress: bool = True, echo=print, on_log=None, **overrides) -> dict:
     """Train; returns {"step", "out_dir", "checkpoint", "eval", "model"}. Keyword overrides set
     ``TrainConfig`` fields, e.g. ``pretrain(preset="tiny", steps=50)``. ``on_log(row)`` is called
-    with every row written to metrics.jsonl (the notebooks draw live curves with it)."""
+    with every row written to metrics.jsonl (the notebooks draw live curves with it).
+
+    ``out_dir`` already holding checkpoints: ``resume=True`` continues that run (its settings
+    must match, see ``TrainConfig.resume_differences``); ``overwrite=True`` deletes its
+    checkpoints and log and starts afresh; neither is an error."""
     cfg = dataclasses.replace(config or TrainConfig(), **overrides)
     rank, world = _distributed()
     if cfg.batch_size % world:
@@ -175,11 +252,32 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progres
     pair = cfg.pair_objective != "none"
     model_cfg = SpanBertConfig.preset(cfg.preset, **{
         "vocab_size": len(tokenizer), "sbo_weight": cfg.sbo_weight, "pair_objective": cfg.pair_objective,
-        "type_vocab_size": 2 if pair else 0, "pad_token_id": tokenizer.pad_token_id, **cfg.model_overrides})
+        "pad_token_id": tokenizer.pad_token_id, **cfg.model_overrides})
     if cfg.max_length > model_cfg.max_position_embeddings:
         raise ValueError(f"max_length ({cfg.max_length}) is longer than the position table "
                          f"(max_position_embeddings={model_cfg.max_position_embeddings})")
-    start_step, latest = 0, latest_checkpoint(ckpt_root) if resume else None
+    if rank == 0 and ckpt_root.is_dir():
+        clean_stale_temporaries(ckpt_root)  # what an interrupted save left behind
+    existing = latest_checkpoint(ckpt_root)
+    if existing is not None and not resume:
+        if not overwrite:
+            raise ValueError(f"{out} already holds a run (checkpoint {existing.name}); pass resume=True "
+                             "(--resume) to continue it, overwrite=True (--overwrite) to replace it, "
+                             "or choose another out_dir (--out)")
+        if rank == 0:
+            for old in ckpt_root.glob("step-*"):
+                if is_checkpoint(old):
+                    shutil.rmtree(old)
+        existing = None
+    start_step, latest = 0, existing if resume else None
+    if latest:
+        stored = json.loads((latest / "config.json").read_text()).get("train") or {}
+        diff = cfg.resume_differences(stored)
+        if diff:
+            raise ValueError(f"resume: {out} was trained with other settings; (stored, given): "
+                             + ", ".join(f"{k}: {a!r} vs {b!r}" for k, a, b in
+                                         ((k, *v) for k, v in sorted(diff.items())))
+                             + ". Resume with the same settings, or start a new run with --out")
     torch.manual_seed(cfg.seed)
     model = load_model(latest, expected_config=model_cfg) if latest else SpanBertForPreTraining(model_cfg)
     model.to(device).train()
@@ -197,7 +295,7 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progres
         train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if cfg.compile:
         train_model = torch.compile(train_model)
-    use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+    use_bf16 = resolve_precision(cfg.precision, device) == "bf16"
     collator = SpanMaskingCollator(tokenizer, scheme=cfg.scheme, seed=cfg.seed)
     eval_collator = SpanMaskingCollator(tokenizer, scheme=cfg.scheme, seed=cfg.seed)
     shard = cfg.batch_size // world
@@ -209,14 +307,19 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progres
         bar = tqdm(total=cfg.steps, initial=start_step, desc=f"pretrain {cfg.preset}", unit="step")
     if rank == 0:
         echo(f"model: {model.num_parameters() / 1e6:.2f} M parameters, preset {cfg.preset!r}; "
-             f"{len(train_examples)} training blocks of <= {cfg.max_length} tokens; device {device}")
+             f"{len(train_examples)} training blocks of <= {cfg.max_length} tokens; device {device}, "
+             f"{'bf16 autocast' if use_bf16 else 'fp32'}")
     result_eval = None
+    if start_step >= cfg.steps and rank == 0:
+        echo(f"{out} is already complete (step {start_step} of {cfg.steps}); nothing to train")
+        result_eval = evaluate(model, eval_examples, eval_collator, batch_size=shard,
+                               max_batches=cfg.eval_batches, seed=cfg.seed + 1, device=device)
     for step in range(start_step + 1, cfg.steps + 1):
         idx = _batch_indices(step, cfg.batch_size, len(train_examples), cfg.seed, perm_cache)
         collator.reseed([cfg.seed, step])
         batch = collator([train_examples[i] for i in idx])  # the whole global batch, same on every rank
-        norm = {"mlm": (batch["labels"] != -100).sum().item(),
-                "sbo": (batch["span_labels"] != -100).sum().item(), "pair": cfg.batch_size}
+        norm = {"mlm": (batch["labels"] != IGNORE_INDEX).sum().item(),
+                "sbo": (batch["span_labels"] != IGNORE_INDEX).sum().item(), "pair": cfg.batch_size}
         batch = {k: v[rank * shard:(rank + 1) * shard].to(device) for k, v in batch.items()}
         torch.manual_seed(cfg.seed * 1_000_003 + step * 101 + rank)  # dropout, replayable
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
@@ -231,6 +334,8 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progres
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
+        if step % cfg.log_every == 0 or step % cfg.save_every == 0 or step == cfg.steps:
+            _check_finite_weights(model, step, cfg)  # e.g. a NaN weight decay spoils weights, not the loss
         tokens_since += int(batch["attention_mask"].sum()) * world
         if bar is not None:
             bar.update(1)
@@ -258,7 +363,8 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, progres
             save_checkpoint(ckpt_root / f"step-{step:06d}", model, tokenizer=tokenizer, step=step,
                             train_config=dataclasses.asdict(cfg), optimizer=optimizer, scheduler=scheduler)
             for old in sorted(ckpt_root.glob("step-*"))[:-cfg.keep_checkpoints]:
-                shutil.rmtree(old)
+                if is_checkpoint(old):
+                    shutil.rmtree(old)
         if world > 1:
             torch.distributed.barrier()
     if bar is not None:

@@ -34,7 +34,7 @@ class Panel(W.VBox):
         try:
             self.result = self._compute(**{k: c.value for k, c in self.controls.items()})
             shown = self._render(self.result)
-        except ValueError as err:  # bad combinations (e.g. min > max) explain themselves
+        except (ValueError, OSError) as err:  # bad combinations or missing files explain themselves
             self.result, shown = err, HTML(f"<b style='color:#b00'>{html.escape(str(err))}</b>")
         with self.output:
             self.output.clear_output(wait=True)
@@ -88,6 +88,11 @@ def build_sbo_widget(model, tokenizer, sentence: str, span_words=(2, 4)) -> Pane
     import torch
 
     n_words = len([w for w in set(tokenizer(sentence).word_ids()) if w is not None])
+    if n_words < 3:  # a span needs a word on each side of it
+        def explain():
+            raise ValueError(f"the sentence needs at least 3 words (a span with a word on each side); "
+                             f"{sentence!r} has {n_words}")
+        return Panel({}, explain)
     controls = {
         "first": W.IntSlider(value=span_words[0], min=1, max=n_words - 2, description="first word"),
         "last": W.IntSlider(value=span_words[1], min=1, max=n_words - 2, description="last word"),
@@ -110,8 +115,7 @@ def build_sbo_widget(model, tokenizer, sentence: str, span_words=(2, 4)) -> Pane
         x_left, x_right = hidden[0, s - 1], hidden[0, e + 1]
         p_i = head.position_embeddings.weight[position]
         h0 = torch.cat([x_left, x_right, p_i])
-        y = head.LayerNorm2(torch.nn.functional.gelu(head.dense2(
-            head.LayerNorm1(torch.nn.functional.gelu(head.dense1(h0))))))
+        y = head.mlp(h0)
         toks = tokenizer.convert_ids_to_tokens(enc["input_ids"])
         return {"tokens": toks, "span": (s, e), "target": toks[s + position],
                 "x_left": (toks[s - 1], tuple(x_left.shape)), "x_right": (toks[e + 1], tuple(x_right.shape)),

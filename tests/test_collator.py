@@ -33,7 +33,7 @@ def test_outputs_shapes_and_targets(tokenizer, batch_examples, scheme):
         masked = labels != -100
         assert (out["attention_mask"][b, :n] == 1).all() and (out["attention_mask"][b, n:] == 0).all()
         assert not masked[n:].any() and not masked[0] and not masked[n - 1]  # no pad/CLS/SEP
-        assert int(masked.sum()) == int(np.ceil(0.15 * (n - 2) - 1e-9))
+        assert int(masked.sum()) == int(np.ceil(0.15 * (n - 2)))
         assert (labels[masked] == original[masked[:n]]).all()
         for (left, right), span in zip(out["span_boundaries"][b].tolist(), out["span_labels"][b]):
             if left < 0:
@@ -162,3 +162,27 @@ def test_other_tokenizers_fall_back_to_uniform_with_a_warning(tokenizer, tmp_pat
         collator = SpanMaskingCollator(other)
     assert collator.vocab.probs[5:].tolist() == pytest.approx([1 / 3] * 3)
     assert collator.vocab.probs[:5].sum() == 0
+
+
+def test_unk_is_masked_like_any_token(tokenizer, batch_examples):
+    """As the authors: [UNK] stands for a real word, so it counts towards n, can be masked and
+    can bound a span; [CLS]/[SEP]/[PAD]/[MASK] never are."""
+    unk = tokenizer.unk_token_id
+    examples = []
+    for ex in batch_examples:
+        ids = list(ex["input_ids"])
+        ids[1:-1:3] = [unk] * len(ids[1:-1:3])          # every third text token becomes [UNK]
+        examples.append({"input_ids": ids})
+    masked_unk = bounded_by_unk = 0
+    for seed in range(5):
+        out = SpanMaskingCollator(tokenizer, seed=seed)(examples)
+        for b, ex in enumerate(examples):
+            n = len(ex["input_ids"])
+            masked = out["labels"][b, :n] != -100
+            assert int(masked.sum()) == int(np.ceil(0.15 * (n - 2)))   # [UNK] counts towards n
+            assert not masked[0] and not masked[n - 1]
+            masked_unk += int((out["labels"][b, :n][masked] == unk).sum())
+            for left, right in out["span_boundaries"][b].tolist():
+                if left >= 0:
+                    bounded_by_unk += ex["input_ids"][left] == unk or ex["input_ids"][right] == unk
+    assert masked_unk > 0 and bounded_by_unk > 0

@@ -43,7 +43,7 @@ def test_bad_corpus_sources(tmp_path):
     (tmp_path / "nothing").mkdir()
     with pytest.raises(ValueError, match="holds no .txt files"):
         load_corpus(tmp_path / "nothing")
-    with pytest.raises(ValueError, match="is not 'default', an existing file or folder"):
+    with pytest.raises(ValueError, match="is not 'default', 'python-docs', an existing file"):
         load_corpus("no/such/place")
     with pytest.raises(TypeError, match="source must be a string or path"):
         load_corpus(42)

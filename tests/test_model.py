@@ -32,7 +32,24 @@ def test_presets_and_bad_config_values():
     with pytest.raises(ValueError, match="hidden_dropout_prob must be in"):
         SpanBertConfig(hidden_dropout_prob=1.5)
     with pytest.raises(ValueError, match="needs segment embeddings"):
-        SpanBertConfig(pair_objective="nsp")
+        SpanBertConfig(pair_objective="nsp", type_vocab_size=0)
+
+
+def test_segment_table_as_the_authors(batch):
+    """Two rows, all-zero ids for a single sequence: row 0 is trained, row 1 never is; leaving
+    token_type_ids out is the same as passing zeros."""
+    torch.manual_seed(0)
+    model = tiny().eval()
+    assert model.config.type_vocab_size == 2
+    assert tuple(model.bert.embeddings.token_type_embeddings.weight.shape) == (2, 64)
+    assert "token_type_ids" not in batch
+    out = model(**batch)
+    zeros = model(**batch, token_type_ids=torch.zeros_like(batch["input_ids"]))
+    assert torch.equal(out.loss, zeros.loss)
+    out.loss.backward()
+    grad = model.bert.embeddings.token_type_embeddings.weight.grad
+    assert grad[0].abs().sum() > 0 and grad[1].abs().sum() == 0
+    assert not hasattr(tiny(type_vocab_size=0).bert.embeddings.token_type_embeddings, "weight")
 
 
 def test_forward_shapes_and_loss(batch):

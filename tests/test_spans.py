@@ -94,3 +94,40 @@ def test_sampler_rejects_bad_size_and_seed():
         sample_span_lengths(-1)
     with pytest.raises(ValueError, match="seed"):
         sample_span_lengths(3, seed=-4)
+
+
+def _exact_mean(p, max_len, min_len, mode):
+    """The mean in exact rational arithmetic, by direct summation over the pmf."""
+    from fractions import Fraction
+
+    p = Fraction(p)
+    q = 1 - p
+    if mode == "truncate":
+        weights = [q ** (k - min_len) for k in range(min_len, max_len + 1)]
+        return sum(k * w for k, w in zip(range(min_len, max_len + 1), weights)) / sum(weights)
+    # clip: P(X = m) = P(G <= m), P(X = n) = P(G >= n), geometric in between
+    if min_len == max_len:
+        return Fraction(min_len)
+    mass = {min_len: 1 - q ** min_len, max_len: q ** (max_len - 1)}
+    for k in range(min_len + 1, max_len):
+        mass[k] = p * q ** (k - 1)
+    return sum(k * w for k, w in mass.items())
+
+
+@pytest.mark.parametrize("mode", ["truncate", "clip"])
+def test_closed_form_is_exact_down_to_tiny_p(mode):
+    """Against exact rationals over p from 1 down to 1e-300 (where 1 - p rounds to 1 in floats):
+    relative error below 1e-12 everywhere (issue: p=1e-9 gave -18.28, p<=1e-17 divided by zero)."""
+    worst = 0.0
+    for p in (1.0, 0.999999, 0.5, 0.2, 1e-3, 1e-6, 1e-9, 1e-12, 1e-16, 1e-17, 1e-18, 1e-100, 1e-300):
+        for min_len, max_len in ((1, 1), (1, 2), (1, 10), (3, 10), (1, 40), (7, 7)):
+            want = float(_exact_mean(p, max_len, min_len, mode))
+            got = expected_span_length(p, max_len, min_len, mode=mode)
+            worst = max(worst, abs(got - want) / want)
+    assert worst < 1e-12, worst
+
+
+def test_closed_form_for_huge_max_len():
+    assert expected_span_length(0.2, 10**400) == pytest.approx(5.0, rel=1e-12)            # 1/p
+    assert expected_span_length(0.2, 10**400, mode="clip") == pytest.approx(5.0, rel=1e-12)
+    assert expected_span_length(1e-9, 10, mode="clip") == pytest.approx(10.0, rel=1e-8)

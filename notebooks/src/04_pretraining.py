@@ -41,6 +41,22 @@ print(f"NSP pairs whose B comes from another document: {sum(e['next_sentence_lab
 print(f"SOP pairs that are swapped:                    {sum(e['sentence_order_label'] for e in sop)}/{len(sop)}")
 
 # %% [markdown]
+# **What happens to the segment embeddings with one sequence?** A common belief is that SpanBERT removed them. It did
+# not: the authors kept BERT's two-row token-type table and fed segment id 0 to every token, so row 0 is trained like
+# any embedding (a learned vector added to every position) and row 1 is never used. Their released checkpoints have
+# `type_vocab_size = 2`. Our model does the same by default:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from spanbert_edu import SpanBertConfig, SpanBertForPreTraining
+
+model = SpanBertForPreTraining(SpanBertConfig.preset("tiny"))
+table = model.bert.embeddings.token_type_embeddings
+print("type_vocab_size:", model.config.type_vocab_size, "| table shape:", tuple(table.weight.shape))
+print("single-sequence examples carry token_type_ids:", "token_type_ids" in single[0],
+      "-> the model adds row 0 to every token")
+
+# %% [markdown]
 # ## 2. A live run of the `tiny` model
 #
 # `pretrain` calls `on_log` with every row it writes to `metrics.jsonl`; the cell redraws the curves as they come.
@@ -58,7 +74,7 @@ def redraw(row):
             display(plot_loss_curves({"tiny (live)": rows}, smoothing=0.3))
 
 result = pretrain(preset="tiny", steps=300, batch_size=32, max_length=128, learning_rate=2e-3, warmup_steps=30,
-                  log_every=10, eval_every=100, save_every=300, out_dir="runs/notebook_tiny", progress=False,
+                  log_every=10, eval_every=100, save_every=300, out_dir="runs/notebook_tiny", overwrite=True, progress=False,
                   on_log=redraw, echo=lambda *a: None)
 print(f"held-out after 300 steps: MLM accuracy {result['eval']['mlm_acc']:.3f}, SBO accuracy {result['eval']['sbo_acc']:.3f}")
 

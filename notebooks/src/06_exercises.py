@@ -4,12 +4,16 @@
 # **What you will practise**
 # 1. the closed-form mean span length (notebook 01);
 # 2. a SpanBERT span masker for one sequence (notebook 02);
-# 3. the Span Boundary Objective forward pass (notebook 03).
+# 3. the SBO targets of a masked sequence (notebook 03);
+# 4. the Span Boundary Objective forward pass (notebook 03);
+# 5. the pretraining loss, MLM + SBO.
 #
 # Fill in each function, run its cell, and read the checker's verdict. The checkers in `spanbert_edu.exercises` compare
-# your code with the library's reference on many inputs, and they recognise the classic mistakes: clipping instead of
-# truncating, per-token instead of per-span 80/10/10, spans that split words, forgetting the budget, an SBO decoder
-# that is not tied to the input embeddings. Until you write something, each checker says "not implemented yet".
+# every output of your code with the library's reference, and when they differ they name the misconception: clipping
+# instead of truncating, whole-word masking, uniform span lengths, never keeping the original token, per-token
+# instead of per-span 80/10/10, anchors drawn over words, boundaries inside the span, an untied SBO decoder, a sum
+# where a mean belongs. The masker's checker compares distributions with statistical tests (fixed seeds, so the same
+# code always gets the same verdict). Until you write something, each checker says "not implemented yet".
 
 # %%
 import math
@@ -18,7 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from spanbert_edu.exercises import check_expected_span_length, check_sbo_forward, check_span_masker
+from spanbert_edu.exercises import (check_expected_span_length, check_sbo_forward, check_sbo_loss,
+                                    check_sbo_targets, check_span_masker)
 
 # %% [markdown]
 # ## 1. The mean span length
@@ -59,7 +64,33 @@ def span_masker(input_ids, word_start, maskable, mask_token_id, vocab_size, rng)
 check_span_masker(span_masker)
 
 # %% [markdown]
-# ## 3. The SBO forward pass
+# What the checker says about whole-word masking, the scheme SpanBERT argues against (the library's masker with
+# `scheme="whole_word"`):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from spanbert_edu.exercises.masker import reference_masker
+from spanbert_edu.masking import MaskingConfig
+
+print(check_span_masker(reference_masker(MaskingConfig(scheme="whole_word"))))
+
+# %% [markdown]
+# ## 3. The SBO targets
+#
+# After masking, each merged masked run $x_s..x_e$ gets SBO targets: its boundary pair $(s-1, e+1)$ and the ORIGINAL ids
+# of its first `max_targets` (15) tokens. A run whose neighbour is `[CLS]`, `[SEP]` or padding (`special_mask` True) gets
+# none: a boundary must be real text. Return `(boundaries, targets)`, runs left to right. `labels` holds the original id
+# at masked positions and $-100$ elsewhere; `masked_ids` is the corrupted input.
+
+# %%
+def sbo_targets(masked_ids, labels, special_mask, max_targets):
+    raise NotImplementedError  # your code here
+
+
+check_sbo_targets(sbo_targets)
+
+# %% [markdown]
+# ## 4. The SBO forward pass
 #
 # Given the library's `SBOHead` (use its weights: `head.position_embeddings`, `head.dense1`, `head.LayerNorm1`,
 # `head.dense2`, `head.LayerNorm2`, `head.bias`), hidden states (B, L, H), `span_boundaries` (B, S, 2) holding
@@ -72,6 +103,23 @@ def sbo_forward(head, hidden, span_boundaries, span_labels, word_embeddings):
 
 
 check_sbo_forward(sbo_forward)
+
+# %% [markdown]
+# ## 5. The loss
+#
+# SpanBERT's loss is the MLM loss plus the SBO loss, each the **mean cross-entropy over its targets**: `labels` (B, L)
+# and `span_labels` (B, S, T) hold $-100$ where there is no target. Why a mean over targets and not over positions?
+# The number of targets changes from batch to batch (the budget rounds up per sequence, padding varies, spans near
+# `[CLS]`/`[SEP]` lose their SBO targets); dividing by positions would make the loss, and the step size, depend on
+# how much padding a batch happens to hold, and a sum would grow with the batch. The mean makes each target count
+# the same in every batch, and keeps MLM and SBO on the same scale so that adding them weighs both equally.
+
+# %%
+def spanbert_loss(mlm_logits, labels, sbo_logits, span_labels):
+    raise NotImplementedError  # your code here
+
+
+check_sbo_loss(spanbert_loss)
 
 # %% [markdown]
 # ## Going further

@@ -106,7 +106,11 @@ def _folder_documents(path: Path) -> list[Document]:
         raise ValueError(f"source={str(path)!r} holds no .txt files")
     docs = []
     for f in files:
-        text = f.read_text(encoding="utf-8").strip()
+        try:
+            text = f.read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{f} is not UTF-8 text ({err.reason} at byte {err.start}); "
+                             "convert it, e.g. with iconv -t utf-8") from None
         if not text:
             if path.is_file():
                 raise ValueError(f"source={str(path)!r} is an empty file")
@@ -175,17 +179,31 @@ def split_documents(docs, split: str, heldout_fraction: float) -> list[Document]
 
 def load_corpus(source: str | os.PathLike = "default", split: str = "train", *,
                 heldout_fraction: float = 0.05, hf_config: str | None = None,
-                hf_split: str = "train", text_column: str = "text") -> list[Document]:
+                hf_split: str = "train", text_column: str = "text",
+                docs_path: str | os.PathLike | None = None) -> list[Document]:
     """Load documents.
 
-    ``source``: ``"default"`` (the bundled corpus), a ``.txt`` file or a folder of them (each
-    file one document), or ``"hf:<name>"`` for a Hugging Face dataset, e.g.
+    ``source``: ``"default"`` (the bundled corpus), ``"python-docs"`` (the CPython manual, six
+    times larger, from Debian's ``python3.11-doc`` or ``docs_path``; see
+    :mod:`spanbert_edu.data.python_docs`), a ``.txt`` file or a folder of them (each file one
+    document), or ``"hf:<name>"`` for a Hugging Face dataset, e.g.
     ``load_corpus("hf:Salesforce/wikitext", hf_config="wikitext-103-raw-v1")`` (online), or
-    ``"hf:<local folder>"``. ``split``: ``"train"``, ``"heldout"`` or ``"all"``.
+    ``"hf:<local folder>"``. Join sources with ``+`` for a mixture:
+    ``"default+python-docs"`` is each source's split, concatenated.
+    ``split``: ``"train"``, ``"heldout"`` or ``"all"``.
     """
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"source must be a string or path, got {source!r} ({type(source).__name__})")
     source = os.fspath(source)
+    if "+" in source and not Path(source).exists():
+        return [d for part in source.split("+") for d in load_corpus(
+            part, split, heldout_fraction=heldout_fraction, hf_config=hf_config, hf_split=hf_split,
+            text_column=text_column, docs_path=docs_path)]
+    if source == "python-docs":
+        from .python_docs import python_docs_documents
+
+        check_choice("split", split, SPLITS)
+        return python_docs_documents(split, path=docs_path, heldout_fraction=heldout_fraction)
     if source == "default":
         docs = list(default_documents())
     elif source.startswith("hf:"):
@@ -193,8 +211,8 @@ def load_corpus(source: str | os.PathLike = "default", split: str = "train", *,
     elif Path(source).exists():
         docs = _folder_documents(Path(source))
     else:
-        raise ValueError(f"source={source!r} is not 'default', an existing file or folder, "
-                         "or 'hf:<dataset name>'")
+        raise ValueError(f"source={source!r} is not 'default', 'python-docs', an existing file "
+                         "or folder, or 'hf:<dataset name>'")
     if not docs:
         raise ValueError(f"source={source!r} gave an empty corpus (no document with text)")
     return split_documents(docs, split, heldout_fraction)

@@ -63,11 +63,11 @@ class MaskingConfig:
         check_int("max_span_targets", self.max_span_targets, minimum=1)
 
     def budget(self, n_maskable):
-        """ceil(mask_ratio * n), the authors' budget; the 1e-9 keeps 0.15 * 20 at 3, not 4."""
-        return np.ceil(np.asarray(n_maskable) * self.mask_ratio - 1e-9).astype(np.int64)
+        """ceil(mask_ratio * n), the authors' budget (plain float arithmetic, as theirs)."""
+        return np.ceil(np.asarray(n_maskable) * self.mask_ratio).astype(np.int64)
 
     def budget_int(self, n_maskable: int) -> int:
-        return int(math.ceil(n_maskable * self.mask_ratio - 1e-9))
+        return int(math.ceil(n_maskable * self.mask_ratio))
 
 
 class ReplacementVocab:

@@ -11,7 +11,7 @@ import numpy as np
 from .batched import mask_batch
 from .config import MaskingConfig, ReplacementVocab
 from .reference import IGNORE_INDEX, merge_runs
-from .words import maskable_positions, word_starts_from_word_ids
+from .words import maskable_positions, non_maskable_ids, word_starts_from_word_ids
 
 
 def realised_span_lengths(examples, tokenizer, config: MaskingConfig = MaskingConfig(),
@@ -23,7 +23,7 @@ def realised_span_lengths(examples, tokenizer, config: MaskingConfig = MaskingCo
     for b, e in enumerate(examples):
         ids[b, :len(e["input_ids"])] = e["input_ids"]
         word_ids[b, :len(e["word_ids"])] = e["word_ids"]
-    maskable = maskable_positions(ids, tokenizer.all_special_ids)
+    maskable = maskable_positions(ids, non_maskable_ids(tokenizer))
     word_start = word_starts_from_word_ids(word_ids)
     vocab = ReplacementVocab.uniform(len(tokenizer), tokenizer.mask_token_id, tokenizer.all_special_ids)
     rng = np.random.default_rng(seed)

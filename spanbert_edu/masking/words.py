@@ -35,6 +35,14 @@ def word_starts_from_wordpiece(input_ids, continuation: np.ndarray) -> np.ndarra
     return ~continuation[np.asarray(input_ids)]
 
 
+def non_maskable_ids(tokenizer) -> list[int]:
+    """The special tokens that are never masked: all but ``[UNK]``. The authors mask ``[UNK]``
+    like any other token (it stands for a real word), so it counts towards n, can sit inside a
+    span and can be a span boundary; only [CLS], [SEP], [PAD], [MASK] are excluded."""
+    unk = getattr(tokenizer, "unk_token_id", None)
+    return sorted(set(tokenizer.all_special_ids) - {unk})
+
+
 def maskable_positions(input_ids, special_ids, attention_mask=None) -> np.ndarray:
     """True where a token is real text: not special, not padding."""
     ids = np.asarray(input_ids)

@@ -1,0 +1,330 @@
+"""The larger offline corpus: the CPython documentation, ``load_corpus("python-docs")``.
+
+Debian and Ubuntu ship the reStructuredText sources of the whole Python manual (tutorial,
+library and language reference, HOWTOs, FAQ, What's New; about 1.4 M words, six times the
+bundled corpus) in ``python3.X-doc``::
+
+    sudo apt-get install python3.11-doc     # -> /usr/share/doc/python3.11/html/_sources/
+
+or pass any folder holding ``*.rst.txt`` / ``*.rst`` sources (``--docs-path DIR``).
+
+**What is kept.** Prose paragraphs, including the descriptions inside ``.. function::``,
+``.. class::``, ``.. note::``, ``.. versionchanged::`` and similar directives (their signature
+lines are dropped). Inline markup is reduced to its text: ``:func:`len``` -> ``len``,
+```text <url>`_`` -> ``text``, ``**bold**`` -> ``bold``. **What is dropped**: section titles,
+literal blocks (after ``::``), code and doctest directives, doctest lines, tables (grid, simple,
+``csv-table``, ``list-table``), grammar productions, ``toctree``/``index``/``module`` and other
+non-prose directives, directive options, comments, and any paragraph that is under 4 words or
+less than 75% letters and spaces (the same rule as the bundled corpus).
+
+**Documents.** One page is one document, except that a long page (over 3,000 words) is cut at
+its top-level sections. The held-out split is by PAGE (a hash of the page path), so the sections
+of one page never straddle the two splits.
+
+**No leak into the bundled corpus' held-out split.** The manual restates much of what the
+bundled corpus holds (the pydoc topics are generated from the language reference, and the
+library pages repeat module docstrings). Training documents from here are cleaned in two ways:
+
+* a library page whose module (or its top-level package) is a held-out bundled document
+  (``stdlib/json/__init__.py`` -> ``library/json``; ``stdlib/email/utils.py`` -> ``library/email``
+  and ``library/email.utils``) is dropped whole: its subject is the held-out text's subject;
+* any paragraph sharing an 8-word sequence with a held-out bundled document is dropped
+  (lower-cased, punctuation split off), the usual n-gram decontamination.
+
+``decontamination_report()`` counts what each rule removed.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from .corpus import Document
+
+DEFAULT_DOCS_PATHS = tuple(Path(f"/usr/share/doc/python3.{minor}/html/_sources") for minor in range(20, 7, -1))
+APT_HINT = "sudo apt-get install python3.11-doc   (Debian/Ubuntu; or pass --docs-path DIR)"
+LONG_PAGE_WORDS = 3000
+NGRAM = 8
+
+# Directives whose body is prose worth keeping; any other directive's body is dropped.
+# Signature directives: the lines up to the first blank line are signatures and options.
+_SIGNATURE_DIRECTIVES = {
+    "function", "method", "class", "attribute", "data", "exception", "decorator", "decoratormethod",
+    "classmethod", "staticmethod", "describe", "cmdoption", "option", "envvar", "coroutinefunction",
+    "coroutinemethod", "abstractmethod", "pdbcommand", "opcode", "2to3fixer", "object", "type",
+    "macro", "member", "var", "enum", "enumerator", "struct", "monitoring-event",
+}
+_PROSE_DIRECTIVES = {
+    "note", "warning", "seealso", "important", "tip", "hint", "caution", "attention", "danger",
+    "versionadded", "versionchanged", "deprecated", "deprecated-removed", "impl-detail",
+    "admonition", "topic", "sidebar", "glossary", "availability",
+}
+_DIRECTIVE = re.compile(r"^(\s*)\.\.\s+(?:[\w-]+:)?([\w-]+)::(.*)$")
+_COMMENT_OR_TARGET = re.compile(r"^(\s*)\.\.(\s|$)")
+_ADORNMENT = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
+_SIMPLE_TABLE_RULE = re.compile(r"^\s*=+( +=+)+\s*$")
+_FIELD_OPTION = re.compile(r"^\s*:[\w -]+:(\s|$)")
+_ROLE = re.compile(r":(?:[\w.+-]+:)?([\w.+-]+):`([^`]*)`")
+_LINK = re.compile(r"`([^`<]*?)\s*<[^`>]*>`__?")
+_REF = re.compile(r"`([^`]+)`__?")
+_LITERAL = re.compile(r"``([^`]+)``")
+_BULLET = re.compile(r"^\s*([*\-+•]|#\.|\d+\.|\(\w\))\s+")
+_FOOTNOTE = re.compile(r"\s*\[(#[\w-]*|\d+|\*)\]_")
+
+
+def docs_path(path=None) -> Path:
+    """The folder of documentation sources: ``path`` if given, else the first installed one."""
+    if path is not None:
+        p = Path(path)
+        if not p.is_dir():
+            raise ValueError(f"docs_path={str(path)!r} is not a folder of .rst sources")
+        return p
+    for candidate in DEFAULT_DOCS_PATHS:
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("the CPython documentation sources are not installed; install them with\n"
+                            f"    {APT_HINT}")
+
+
+def _role_text(match) -> str:
+    role, text = match.group(1), match.group(2)
+    if role in ("rfc", "pep"):                 # :pep:`8` -> PEP 8, as Sphinx shows it
+        return f"{role.upper()} {text.split('#')[0]}"
+    if "<" in text and text.endswith(">"):     # :ref:`the title <target>` -> the title
+        return text[:text.index("<")].strip()
+    text = text.lstrip("!")
+    return text[1:].rsplit(".", 1)[-1] if text.startswith("~") else text
+
+
+def clean_inline(text: str) -> str:
+    """reST inline markup -> its plain text."""
+    text = _FOOTNOTE.sub("", text)
+    text = _ROLE.sub(_role_text, text)
+    text = _LINK.sub(r"\1", text)
+    text = _LITERAL.sub(r"\1", text)
+    text = _REF.sub(r"\1", text)
+    text = re.sub(r"\*\*([^*]+)\*\*", r"\1", text)
+    text = re.sub(r"(?<![\w*])\*([^*\s][^*]*)\*", r"\1", text)
+    text = re.sub(r"\|([\w -]+)\|", r"\1", text)          # |substitution|
+    text = re.sub(r"\\(.)", r"\1", text)                    # escaped characters
+    return " ".join(text.split())
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def rst_sections(source: str) -> list[tuple[str, list[str]]]:
+    """Split a page into ``(title, prose paragraphs)`` at its top-level sections (the heading
+    level right below the page title); the text before the first of them is titled ''."""
+    lines = source.replace("\t", "    ").split("\n")
+    sections, title, paragraphs, current = [], "", [], []
+    levels: list[str] = []            # adornment characters in order of first use
+    skip_deeper_than = None           # inside a dropped block: skip lines indented more than this
+    literal_after = False             # the previous paragraph ended with "::"
+    in_table = False
+
+    def flush():
+        nonlocal current, literal_after
+        if current:
+            text = " ".join(current).rstrip()
+            literal_after = text.endswith("::")                 # "Example::" -> "Example:"
+            text = text[:-3] if text.endswith(" ::") else text[:-1] if literal_after else text
+            text = _BULLET.sub("", text)                       # a list item's marker
+            text = clean_inline(text)
+            words = text.split()
+            letters = sum(ch.isalpha() or ch == " " for ch in text)
+            if len(words) >= 4 and letters >= 0.75 * len(text):
+                paragraphs.append(text)
+        current = []
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if skip_deeper_than is not None:
+            if not stripped or _indent(line) > skip_deeper_than:
+                i += 1
+                continue
+            skip_deeper_than = None
+        if not stripped:
+            flush()
+            i += 1
+            continue
+        if literal_after and not current:      # the literal block after "::": indented lines
+            literal_after = False
+            if _indent(line) > 0 or stripped.startswith(">>>"):
+                skip_deeper_than = _indent(line) - 1 if _indent(line) else 0
+                if _indent(line) == 0:                     # unindented doctest: skip to blank line
+                    while i < len(lines) and lines[i].strip():
+                        i += 1
+                    skip_deeper_than = None
+                continue
+        if _SIMPLE_TABLE_RULE.match(line) or stripped.startswith(("+-", "+=")):
+            flush()
+            if _SIMPLE_TABLE_RULE.match(line):             # a simple table ends at a rule + blank line
+                in_table = not in_table or bool(nxt.strip())
+            i += 1
+            continue
+        if stripped.startswith(">>>"):                    # a doctest and its output
+            flush()
+            while i < len(lines) and lines[i].strip():
+                i += 1
+            continue
+        if in_table or stripped.startswith("|"):
+            i += 1
+            continue
+        if _ADORNMENT.match(nxt) and not _ADORNMENT.match(line) and len(nxt.strip()) >= len(stripped) - 2:
+            flush()                                        # a section title
+            char = nxt.strip()[0] + ("o" if i > 0 and _ADORNMENT.match(lines[i - 1]) else "")
+            if char not in levels:
+                levels.append(char)
+            if len(levels) >= 2 and char == levels[1]:     # a top-level section starts
+                sections.append((title, paragraphs))
+                title, paragraphs = clean_inline(stripped), []
+            i += 2
+            continue
+        if _ADORNMENT.match(line):                         # an overline or a transition
+            flush()
+            i += 1
+            continue
+        directive = _DIRECTIVE.match(line)
+        if directive:
+            flush()
+            name = directive.group(2)
+            i += 1
+            if name in _SIGNATURE_DIRECTIVES:              # skip signature lines and options
+                while i < len(lines) and lines[i].strip():
+                    i += 1
+            elif name in _PROSE_DIRECTIVES:                # keep the body, skip its options
+                while i < len(lines) and _FIELD_OPTION.match(lines[i]) and _indent(lines[i]) > _indent(line):
+                    i += 1
+            else:
+                skip_deeper_than = _indent(line)
+            continue
+        if _COMMENT_OR_TARGET.match(line):                 # a comment or a link target
+            flush()
+            skip_deeper_than = _indent(line)
+            i += 1
+            continue
+        if _FIELD_OPTION.match(line) and not current:
+            line = re.sub(r"^\s*:[\w -]+:\s*", "", line)   # ":param x: text" -> "text"
+            if not line.strip():
+                i += 1
+                continue
+        if current and _BULLET.match(line):               # each list item is its own paragraph
+            flush()
+        current.append(line.strip())
+        i += 1
+    flush()
+    sections.append((title, paragraphs))
+    return sections
+
+
+def _page_module(rel: str) -> str | None:
+    """``library/json.rst.txt`` -> ``json``; other pages -> None."""
+    m = re.match(r"library/([\w.]+)\.rst(\.txt)?$", rel)
+    return m.group(1) if m else None
+
+
+def _heldout_bundled_modules() -> set[str]:
+    from .corpus import default_documents, split_documents
+
+    modules = set()
+    for d in split_documents(default_documents(), "heldout", 0.05):
+        if d.doc_id.startswith("stdlib/"):
+            parts = d.doc_id[len("stdlib/"):].removesuffix(".py").split("/")
+            parts = parts[:-1] if parts[-1] == "__init__" else parts
+            modules.add(".".join(parts))
+            modules.add(parts[0])
+    return modules
+
+
+def _ngrams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+|[^\w\s]", text.lower())
+    return {tuple(words[k:k + NGRAM]) for k in range(len(words) - NGRAM + 1)}
+
+
+@functools.lru_cache(maxsize=1)
+def _heldout_bundled_ngrams() -> frozenset:
+    from .corpus import default_documents, split_documents
+
+    grams = set()
+    for d in split_documents(default_documents(), "heldout", 0.05):
+        grams |= _ngrams(d.text)
+    return frozenset(grams)
+
+
+@functools.lru_cache(maxsize=4)
+def _pages(root: str) -> tuple:
+    """(relative path, sections) for every source page, sorted by path."""
+    base = Path(root)
+    files = sorted(p for p in base.rglob("*") if p.is_file() and p.name.endswith((".rst.txt", ".rst")))
+    if not files:
+        raise ValueError(f"docs_path={root!r} holds no .rst or .rst.txt files")
+    pages = []
+    for f in files:
+        try:
+            text = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{f} is not UTF-8 text: {err}") from None
+        pages.append((f.relative_to(base).as_posix(), tuple((t, tuple(p)) for t, p in rst_sections(text))))
+    return tuple(pages)
+
+
+def _page_documents(rel: str, sections) -> list[Document]:
+    page_id = "python-docs/" + re.sub(r"\.rst(\.txt)?$", "", rel)
+    n_words = sum(len(p.split()) for _, paras in sections for p in paras)
+    if n_words <= LONG_PAGE_WORDS:
+        paras = [p for _, ps in sections for p in ps]
+        return [Document(page_id, "\n\n".join(paras))] if paras else []
+    return [Document(f"{page_id}#{k}", "\n\n".join(ps)) for k, (_, ps) in enumerate(sections) if ps]
+
+
+def python_docs_documents(split: str = "train", *, path=None, heldout_fraction: float = 0.05,
+                          decontaminate: bool = True) -> list[Document]:
+    """Documents of the CPython manual for ``split`` ("train", "heldout", "all"); see the module
+    docstring for what is kept, how pages are split and how the training split is decontaminated."""
+    from .corpus import split_documents
+
+    root = docs_path(path)
+    pages = _pages(str(root))
+    # Hold out by page: split a list of one stand-in document per page, then expand.
+    stand_ins = [Document(rel, "") for rel, _ in pages]
+    chosen = {d.doc_id for d in split_documents(stand_ins, split, heldout_fraction)}
+    modules = _heldout_bundled_modules() if decontaminate and split != "heldout" else set()
+    grams = _heldout_bundled_ngrams() if decontaminate and split != "heldout" else frozenset()
+    docs = []
+    for rel, sections in pages:
+        if rel not in chosen or _page_module(rel) in modules:
+            continue
+        if grams:
+            sections = [(t, [p for p in ps if not (_ngrams(p) & grams)]) for t, ps in sections]
+        docs += [d for d in _page_documents(rel, sections) if len(d.text.split()) >= 20]
+    return docs
+
+
+def decontamination_report(path=None) -> dict:
+    """How many training pages and paragraphs each leak rule removed, and the words kept."""
+    root = docs_path(path)
+    pages = _pages(str(root))
+    from .corpus import split_documents
+
+    train_pages = {d.doc_id for d in split_documents([Document(r, "") for r, _ in pages], "train", 0.05)}
+    modules, grams = _heldout_bundled_modules(), _heldout_bundled_ngrams()
+    dropped_pages = sorted(r for r in train_pages if _page_module(r) in modules)
+    n_paras = dropped_paras = words_dropped = 0
+    for rel, sections in pages:
+        if rel in train_pages and rel not in dropped_pages:
+            for _, ps in sections:
+                for p in ps:
+                    n_paras += 1
+                    if _ngrams(p) & grams:
+                        dropped_paras += 1
+                        words_dropped += len(p.split())
+    kept = sum(len(d.text.split()) for d in python_docs_documents("train", path=path))
+    return {"pages_dropped_by_module": dropped_pages, "paragraphs": n_paras,
+            "paragraphs_dropped_by_ngram": dropped_paras, "words_dropped_by_ngram": words_dropped,
+            "train_words_kept": kept, "ngram": NGRAM}
+

@@ -1,0 +1,339 @@
+"""What a hostile new user found (issue 9): nothing lost, nothing silently wrong, clear errors.
+
+Each case is a repro of a reported defect; the table-driven tests at the end cover the same
+class of input for the training arguments."""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from spanbert_edu.checkpoint import is_checkpoint, save_checkpoint
+from spanbert_edu.cli import main
+from spanbert_edu.heads import SpanBertForPreTraining
+from spanbert_edu.model import SpanBertConfig
+from spanbert_edu.train import TrainConfig, pretrain
+
+QUICK = dict(preset="tiny", batch_size=4, max_length=32, steps=4, warmup_steps=1, log_every=1,
+             eval_every=4, eval_batches=1, save_every=2, progress=False, echo=lambda *a: None)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    pretrain(out_dir=str(out), **QUICK)
+    return out
+
+
+def cli(*argv):
+    """Run the CLI in-process; returns its exit code (0 when it returns normally)."""
+    try:
+        main([str(a) for a in argv])
+        return 0
+    except SystemExit as done:
+        return done.code
+
+
+# --- 1. export never deletes what is not ours ----------------------------------------------
+def test_export_refuses_a_folder_with_other_files(run, tmp_path, capsys):
+    target = tmp_path / "d"
+    target.mkdir()
+    (target / "thesis.txt").write_text("x")
+    assert cli("export", run / "checkpoints" / "step-000004", target) == 2
+    assert "not a spanbert_edu checkpoint" in capsys.readouterr().err
+    assert (target / "thesis.txt").read_text() == "x"
+    # with --overwrite our files go in and the thesis stays
+    assert cli("export", run / "checkpoints" / "step-000004", target, "--overwrite") == 0
+    assert (target / "thesis.txt").read_text() == "x" and (target / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("where", ["checkpoint", "run", "parent_of_run", "inside"])
+def test_export_refuses_the_source_and_its_folders(run, where, capsys):
+    ck = run / "checkpoints" / "step-000004"
+    target = {"checkpoint": ck, "run": run, "parent_of_run": run.parent, "inside": ck / "x"}[where]
+    before = sorted(p.name for p in ck.iterdir())
+    assert cli("export", ck, target) == 2
+    assert "choose a folder outside the run" in capsys.readouterr().err
+    assert sorted(p.name for p in ck.iterdir()) == before and is_checkpoint(ck)
+
+
+def test_export_replaces_an_earlier_export(run, tmp_path):
+    ck = run / "checkpoints" / "step-000004"
+    assert cli("export", ck, tmp_path / "e") == 0
+    assert cli("export", ck, tmp_path / "e", "--half") == 0          # an export of ours: replaced
+    meta = json.loads((tmp_path / "e" / "config.json").read_text())
+    assert meta["metrics"]["eval_corpus"] == "default" and is_checkpoint(tmp_path / "e")
+    assert not list(tmp_path.glob(".old-*")) and not list(tmp_path.glob(".tmp-*"))
+
+
+def test_save_checkpoint_refuses_a_file(tmp_path):
+    (tmp_path / "f").write_text("keep me")
+    with pytest.raises(ValueError, match="not a spanbert_edu checkpoint"):
+        save_checkpoint(tmp_path / "f", SpanBertForPreTraining(SpanBertConfig.preset("tiny")), overwrite=True)
+    assert (tmp_path / "f").read_text() == "keep me"
+
+
+# --- 2. a fresh run into an old run's folder -------------------------------------------------
+def test_fresh_run_into_a_used_folder_refuses(run, capsys):
+    with pytest.raises(ValueError, match=r"resume=True \(--resume\).*overwrite=True \(--overwrite\)"):
+        pretrain(out_dir=str(run), **{**QUICK, "seed": 3})
+    assert cli("pretrain", "--preset", "tiny", "--steps", "2", "--out", run, "--no-report") == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and "--overwrite" in err and "Traceback" not in err
+
+
+def test_overwrite_starts_afresh(tmp_path):
+    pretrain(out_dir=str(tmp_path), **QUICK)
+    (tmp_path / "notes.txt").write_text("mine")
+    result = pretrain(out_dir=str(tmp_path), overwrite=True, **{**QUICK, "steps": 2, "save_every": 1, "seed": 3})
+    assert result["checkpoint"].endswith("step-000002")
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-000001", "step-000002"]
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+# --- 3. resume checks every setting that changes what is trained -----------------------------
+@pytest.mark.parametrize("change", [{"learning_rate": 5e-3}, {"seed": 7}, {"scheme": "subword"},
+                                    {"batch_size": 8}, {"warmup_steps": 2}, {"steps": 6}])
+def test_resume_with_other_settings_refuses(run, change):
+    key = next(iter(change))
+    with pytest.raises(ValueError, match=rf"other settings.*{key}"):
+        pretrain(out_dir=str(run), resume=True, **{**QUICK, **change})
+
+
+def test_resume_may_change_how_it_is_watched(tmp_path):
+    pretrain(out_dir=str(tmp_path), **{**QUICK, "steps": 2, "save_every": 2})
+    with pytest.raises(ValueError):
+        pretrain(out_dir=str(tmp_path), resume=True, **QUICK)     # steps 2 -> 4 changes the schedule
+    result = pretrain(out_dir=str(tmp_path), resume=True, **{**QUICK, "steps": 2, "save_every": 1, "log_every": 2})
+    assert result["checkpoint"].endswith("step-000002")
+
+
+# --- 4/5. NaN weights are never saved; training arguments are validated ----------------------
+def test_nan_weight_decay_is_refused_before_training(tmp_path):
+    with pytest.raises(ValueError, match="weight_decay must be a finite number"):
+        pretrain(out_dir=str(tmp_path), weight_decay=float("nan"), **QUICK)
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_non_finite_weights_stop_without_a_checkpoint(tmp_path, monkeypatch):
+    real_step = torch.optim.AdamW.step
+
+    def poisoned(self, *a, **k):
+        out = real_step(self, *a, **k)
+        with torch.no_grad():
+            self.param_groups[0]["params"][0].fill_(float("nan"))
+        return out
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", poisoned)
+    with pytest.raises(FloatingPointError, match="non-finite at step 1"):
+        pretrain(out_dir=str(tmp_path), **QUICK)
+    assert not list((tmp_path / "checkpoints").glob("step-*")) if (tmp_path / "checkpoints").exists() else True
+    model = SpanBertForPreTraining(SpanBertConfig.preset("tiny"))
+    with torch.no_grad():
+        model.sbo.bias[0] = float("inf")
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        save_checkpoint(tmp_path / "x", model)
+    assert not (tmp_path / "x").exists()
+
+
+BAD_TRAIN_ARGS = [
+    ("max_grad_norm", -1.0, ValueError), ("max_grad_norm", 0.0, ValueError), ("max_grad_norm", float("nan"), ValueError),
+    ("learning_rate", "1e-3", TypeError), ("learning_rate", 0.0, ValueError), ("learning_rate", float("inf"), ValueError),
+    ("learning_rate", float("nan"), ValueError), ("weight_decay", -0.1, ValueError), ("weight_decay", float("inf"), ValueError),
+    ("weight_decay", "0.01", TypeError), ("sbo_weight", float("nan"), ValueError), ("sbo_weight", -1, ValueError),
+    ("steps", 0, ValueError), ("steps", 2.5, TypeError), ("batch_size", True, TypeError), ("seed", -1, ValueError),
+    ("scheme", "spans", ValueError), ("preset", "huge", ValueError), ("precision", "fp16", ValueError),
+    ("pair_objective", "both", ValueError), ("model_overrides", "x", TypeError),
+]
+
+
+@pytest.mark.parametrize("name,value,error", BAD_TRAIN_ARGS)
+def test_bad_training_arguments_name_the_argument(name, value, error):
+    with pytest.raises(error, match=name):
+        TrainConfig(**{name: value})
+
+
+def test_good_edge_values_are_accepted():
+    TrainConfig(max_grad_norm=math.inf, weight_decay=0.0, sbo_weight=0.0, learning_rate=1e-9)
+
+
+# --- 8. resume on a finished run; 11. a torn log line --------------------------------------
+def test_resume_of_a_finished_run_says_so(run, capsys):
+    argv = ["pretrain", "--preset", "tiny", "--batch-size", "4", "--max-length", "32", "--steps", "4",
+            "--warmup", "1", "--save-every", "2", "--eval-every", "4", "--log-every", "1", "--lr", "1e-3",
+            "--out", run, "--resume", "--no-report"]
+    assert cli(*argv) == 0
+    assert "already complete" in capsys.readouterr().out
+
+
+def test_torn_last_log_line_is_tolerated(tmp_path):
+    pretrain(out_dir=str(tmp_path), **QUICK)
+    log = tmp_path / "metrics.jsonl"
+    log.write_text(log.read_text() + '{"step": 5, "spl')            # killed mid-write
+    pretrain(out_dir=str(tmp_path), resume=True, **QUICK)
+    assert all(json.loads(line) for line in log.read_text().splitlines())
+
+
+def test_cli_errors_are_one_line_with_flag_names(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "spanbert_edu", "pretrain", "--lr", "-1", "--steps", "1",
+                           "--out", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and "--lr must be a number > 0" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- 9. the collator refuses bad data instead of passing it on -------------------------------
+@pytest.fixture(scope="module")
+def tok():
+    from spanbert_edu import load_tokenizer
+
+    return load_tokenizer()
+
+
+def _ex(ids, **extra):
+    return {"input_ids": ids, **extra}
+
+
+BAD_EXAMPLES = [
+    ([_ex([2, 9000, 3])], ValueError, r"input_ids'\]\[1\] = 9000 is not a token id"),
+    ([_ex([2, -5, 3])], ValueError, "is not a token id"),
+    ([_ex([])], ValueError, "is empty"),
+    ([_ex(None)], TypeError, "must be a sequence of token ids"),
+    ([_ex("hello")], TypeError, "must be a sequence of token ids"),
+    ([_ex([2, 50, 3], attention_mask=[1, 1])], ValueError, "attention_mask.*length 2.*length 3"),
+    ([_ex([2, 50, 3], token_type_ids=[0] * 5)], ValueError, "token_type_ids"),
+    ([_ex([2, 50, 3], special_tokens_mask=[1])], ValueError, "special_tokens_mask"),
+    ([], TypeError, "non-empty list"),
+    (None, TypeError, "non-empty list"),
+]
+
+
+@pytest.mark.parametrize("examples,error,match", BAD_EXAMPLES)
+def test_collator_refuses_bad_examples(tok, examples, error, match):
+    from spanbert_edu import SpanMaskingCollator
+
+    with pytest.raises(error, match=match):
+        SpanMaskingCollator(tok, seed=0)(examples)
+
+
+@pytest.mark.parametrize("counts", ["nan", "negative", "zero"])
+def test_collator_refuses_bad_unigram_counts(tok, counts):
+    import numpy as np
+
+    from spanbert_edu import SpanMaskingCollator
+
+    values = np.ones(len(tok))
+    values[10] = {"nan": np.nan, "negative": -1.0, "zero": 1.0}[counts]
+    if counts == "zero":
+        values[:] = 0
+    with pytest.raises(ValueError, match="unigram_counts"):
+        SpanMaskingCollator(tok, unigram_counts=values)
+
+
+def test_collator_accepts_numpy_integer_seeds(tok):
+    import numpy as np
+
+    from spanbert_edu import SpanMaskingCollator
+
+    a = SpanMaskingCollator(tok, seed=np.int64(3))([list(range(5, 40))])
+    b = SpanMaskingCollator(tok, seed=3)([list(range(5, 40))])
+    assert torch.equal(a["input_ids"], b["input_ids"])
+
+
+# --- 10. widgets show a message instead of crashing ------------------------------------------
+@pytest.mark.parametrize("sentence", ["", "Hello", "Two words"])
+def test_sbo_widget_on_too_short_sentences(tok, sentence):
+    from spanbert_edu.widgets import build_sbo_widget
+
+    panel = build_sbo_widget(SpanBertForPreTraining(SpanBertConfig.preset("tiny")), tok, sentence)
+    assert isinstance(panel.result, ValueError) and "at least 3 words" in str(panel.result)
+
+
+def test_loss_curve_widget_on_a_missing_file(tmp_path):
+    from spanbert_edu.widgets import build_loss_curve_widget
+
+    panel = build_loss_curve_widget({"gone": tmp_path / "missing.jsonl"})
+    assert isinstance(panel.result, OSError)
+
+
+# --- 11. clear errors instead of raw crashes --------------------------------------------------
+def test_non_utf8_corpus_file_is_named(tmp_path):
+    from spanbert_edu.data import load_corpus
+
+    (tmp_path / "good.txt").write_text("Some words here.")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1.txt is not UTF-8"):
+        load_corpus(str(tmp_path))
+
+
+@pytest.mark.parametrize("content", ['{"format": 1}', '{"format": 1, "model": null}', "[]", "not json"])
+def test_config_without_a_model_is_refused(run, tmp_path, content):
+    from spanbert_edu.checkpoint import load_model
+
+    folder = tmp_path / "ck"
+    folder.mkdir()
+    (folder / "config.json").write_text(content)
+    with pytest.raises(ValueError, match="config"):
+        load_model(folder)
+
+
+def test_from_hf_bert_refuses_other_architectures_and_decoders():
+    from transformers import BertConfig, BertModel, GPT2Config, GPT2Model
+
+    from spanbert_edu.hf import from_hf_bert
+
+    small = dict(vocab_size=100, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    with pytest.raises(ValueError, match="model_type 'gpt2'"):
+        from_hf_bert(GPT2Model(GPT2Config(vocab_size=100, n_embd=32, n_layer=1, n_head=2)))
+    with pytest.raises(ValueError, match="decoder"):
+        from_hf_bert(BertModel(BertConfig(**small, is_decoder=True)))
+
+
+@pytest.mark.parametrize("field,value,error", [("layer_norm_eps", float("nan"), ValueError),
+                                               ("layer_norm_eps", "1e-12", TypeError),
+                                               ("layer_norm_eps", 0.0, ValueError),
+                                               ("initializer_range", float("inf"), ValueError),
+                                               ("pad_token_id", 8192, ValueError)])
+def test_model_config_values(field, value, error):
+    with pytest.raises(error, match=field):
+        SpanBertConfig(**{field: value})
+
+
+def test_stale_temporary_folders_are_cleaned(tmp_path):
+    pretrain(out_dir=str(tmp_path), **QUICK)
+    stale = tmp_path / "checkpoints" / ".tmp-step-000006"
+    stale.mkdir()
+    (stale / "model.safetensors").write_bytes(b"half")
+    foreign = tmp_path / "checkpoints" / ".tmp-mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("not ours")
+    pretrain(out_dir=str(tmp_path), resume=True, **QUICK)
+    assert not stale.exists() and (foreign / "notes.txt").exists()
+
+
+def test_full_disk_names_the_path_and_free_space(tmp_path, monkeypatch):
+    import safetensors.torch
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
+    with pytest.raises(OSError, match=r"could not write .*ck.*MB free"):
+        save_checkpoint(tmp_path / "ck", SpanBertForPreTraining(SpanBertConfig.preset("tiny")))
+    assert not list(tmp_path.iterdir())                                   # no half checkpoint left
+
+
+# --- 12. a flipped bit in the weights is caught ------------------------------------------------
+def test_weights_checksum_is_verified(tmp_path):
+    from spanbert_edu.checkpoint import load_model
+
+    folder = save_checkpoint(tmp_path / "ck", SpanBertForPreTraining(SpanBertConfig.preset("tiny")))
+    load_model(folder)
+    data = bytearray((folder / "model.safetensors").read_bytes())
+    data[-7] ^= 0x01                                                     # one bit, inside a weight
+    (folder / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="SHA-256"):
+        load_model(folder)
