@@ -6,8 +6,8 @@ PY := .venv/bin/python
 
 pretrain:        ## the main job: install, pretrain the tiny model, print boundary predictions, plot
 	bash scripts/install.sh
-	$(PY) -m spanbert_edu pretrain --preset tiny --steps 1500 --batch-size 32 --max-length 128 \
-	    --lr 2e-3 --warmup 100 --eval-every 250 --save-every 500 --out runs/tiny --overwrite
+	$(PY) -m spanbert_edu pretrain --preset tiny --steps 3000 --batch-size 32 --max-length 128 \
+	    --lr 2e-3 --warmup 100 --dropout 0 --eval-every 500 --save-every 1000 --out runs/tiny --overwrite
 
 test:            ## install with the test extras, then run every test (notebooks included)
 	bash scripts/install.sh test,notebooks

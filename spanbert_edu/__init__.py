@@ -8,10 +8,12 @@
 Modules: ``spans`` (span-length distribution), ``masking`` (every masking scheme),
 ``collator`` (the Hugging Face collator), ``data`` (corpus, tokenizer, packing), ``model``
 (the encoder), ``heads`` (MLM, SBO, NSP/SOP), ``train`` (pretraining), ``evaluate``,
-``checkpoint``, ``hf`` (weights to and from Hugging Face BERT), ``predict``, ``plots``,
+``checkpoint``, ``hf`` (weights to and from Hugging Face BERT), ``authors`` (the authors'
+released checkpoint with both heads), ``predict``, ``plots``,
 ``demo`` and ``cli`` (``python -m spanbert_edu``).
 """
 from . import spans
+from .authors import from_authors_checkpoint
 from .checkpoint import load_pretrained
 from .collator import SpanMaskingCollator
 from .data import load_corpus, load_tokenizer
@@ -25,4 +27,5 @@ from .train import TrainConfig, pretrain
 __version__ = "0.1.0"
 __all__ = ["spans", "SpanMaskingCollator", "load_corpus", "load_tokenizer", "pack_documents",
            "MaskingConfig", "mask_sequence", "SpanBertConfig", "SpanBertForPreTraining", "SBOHead",
-           "pretrain", "TrainConfig", "load_pretrained", "to_hf_bert", "from_hf_bert", "__version__"]
+           "pretrain", "TrainConfig", "load_pretrained", "to_hf_bert", "from_hf_bert",
+           "from_authors_checkpoint", "__version__"]

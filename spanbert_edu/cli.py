@@ -4,6 +4,8 @@ Commands:
   pretrain   train on a corpus, then print boundary predictions and write the loss curve
   export     turn a training checkpoint into a small inference bundle (optionally fp16)
   ablate     the masking-scheme and objective ablations (Tables 6 and 7), smoke/laptop/gpu
+  fill       fill a [BLANK] with the MLM and SBO heads, or rank candidate fillers
+  export-hf  write a transformers folder (AutoModelForMaskedLM) plus the SBO head
   figures    regenerate every figure in figures/
   demo       mask one batch of the bundled corpus with every scheme (no training)
 """
@@ -124,6 +126,42 @@ def _run_export(args):
           f"(top-5 {metrics['mlm_top5']:.4f}), SBO acc {metrics['sbo_acc']:.4f} (top-5 {metrics['sbo_top5']:.4f})")
 
 
+def _load_any(path):
+    """(model, tokenizer or None): our checkpoint folder, or the authors' released file."""
+    from .checkpoint import is_checkpoint, load_pretrained
+
+    if path is None or is_checkpoint(path):
+        return load_pretrained(path)
+    from .authors import from_authors_checkpoint
+
+    return from_authors_checkpoint(path), None
+
+
+def _run_fill(args):
+    from .fill import fill_span, format_fill, rank_spans
+
+    model, tokenizer = _load_any(args.checkpoint)
+    if tokenizer is None:
+        raise ValueError("the authors' file ships no vocabulary here; load BERT's cased WordPiece "
+                         "(bert-large-cased) in Python and call spanbert_edu.fill.fill_span")
+    if args.candidates:
+        for r in rank_spans(model, tokenizer, args.text, [c.strip() for c in args.candidates.split(",")]):
+            sbo = f"{r['sbo']:.3f}" if r["sbo"] is not None else "-"
+            print(f"{r['score']:8.3f}  {r['candidate']!r}  (MLM {r['mlm']:.3f}, SBO {sbo} mean log-prob per token)")
+    else:
+        print(format_fill(fill_span(model, tokenizer, args.text, args.tokens, head=args.head, top_k=args.top_k)))
+
+
+def _run_export_hf(args):
+    from .hf import export_hf
+
+    model, tokenizer = _load_any(args.checkpoint)
+    out = export_hf(model, args.out, tokenizer=tokenizer)
+    print(f"wrote {out}: AutoModelForMaskedLM.from_pretrained({str(out)!r}) loads the encoder and MLM head; "
+          "spanbert_edu.hf.load_sbo_head(...) the SBO head"
+          + ("" if tokenizer is not None else " (no tokenizer written: use bert-large-cased's)"))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="spanbert-edu", description="SpanBERT for learning.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +181,16 @@ def main(argv=None):
     ablate.add_argument("--out", default="runs/ablate")
     ablate.add_argument("--arms", default=None, help="comma-separated arms (default: all)")
     ablate.add_argument("--seeds", default=None, help="comma-separated seeds (default: the budget's)")
+    fill = sub.add_parser("fill", help="fill a [BLANK] with the MLM and SBO heads, or rank candidates")
+    fill.add_argument("text", help='a sentence with one [BLANK], e.g. "The [BLANK] of France is Paris."')
+    fill.add_argument("--tokens", type=int, default=1, help="how many tokens the blank holds")
+    fill.add_argument("--candidates", default=None, help="comma-separated fillers to rank instead")
+    fill.add_argument("--head", default="both", choices=["mlm", "sbo", "both"])
+    fill.add_argument("--top-k", type=int, default=5)
+    fill.add_argument("--checkpoint", default=None, help="a checkpoint folder (default: the bundled model)")
+    export_hf = sub.add_parser("export-hf", help="write a transformers folder (MLM head) + the SBO head")
+    export_hf.add_argument("checkpoint", help="a spanbert_edu checkpoint folder, or the authors' file/archive")
+    export_hf.add_argument("out", help="a new or empty folder")
     figures = sub.add_parser("figures", help="regenerate every figure in figures/")
     figures.add_argument("--out", default="figures")
     demo = sub.add_parser("demo", help="mask a batch of the bundled corpus with every scheme")
@@ -185,6 +233,10 @@ def _dispatch(args):
 
         run_ablation(args.budget, args.out, arms=args.arms.split(",") if args.arms else None,
                      seeds=[int(x) for x in args.seeds.split(",")] if args.seeds else None)
+    elif args.command == "fill":
+        _run_fill(args)
+    elif args.command == "export-hf":
+        _run_export_hf(args)
     elif args.command == "figures":
         from .figures import make_figures
 

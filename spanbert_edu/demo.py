@@ -1,5 +1,5 @@
-"""The main job (for now): corpus -> tokenizer -> single-sequence blocks -> one batch masked
-with every scheme, printed and saved. The pretraining issue turns this into training.
+"""``python -m spanbert_edu demo``: masking alone, no training. Corpus -> tokenizer ->
+single-sequence blocks -> one batch masked with every scheme, printed and saved.
 
     python -m spanbert_edu demo [--batch-size 8] [--max-length 128] [--seed 0] [--out runs/demo]
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .masking import IGNORE_INDEX
+from .masking import IGNORE_INDEX, SCHEMES
 from .spans import expected_span_length, sample_span_lengths, span_length_pmf
 
+EXAMPLE_SENTENCE = ("The Python Software Foundation maintains the reference implementation of the "
+                    "language, which Guido van Rossum first released in the Netherlands.")
 COLOURS = {"mask": "#f4a261", "random": "#e76f51", "keep": "#2a9d8f", "boundary": "#264653",
            "plain": "#f1f1f1"}
 
@@ -73,6 +75,21 @@ def _draw_tokens(ax, tokens, roles, y, x_max, renderer):
             t.remove()
             break
         x = right + 0.35  # clear of the box padding
+
+
+def masking_rows(tokenizer, sentence: str = EXAMPLE_SENTENCE, seed: int = 0, mlm_probability: float = 0.25,
+                 schemes=SCHEMES, geometric_p: float = 0.2) -> dict:
+    """{scheme: (original ids, masked ids, labels)} for one sentence, each scheme, one seed: the
+    rows :func:`plot_masking_schemes` draws."""
+    from .collator import SpanMaskingCollator
+
+    example = {"input_ids": tokenizer(sentence)["input_ids"]}
+    rows = {}
+    for scheme in schemes:
+        batch = SpanMaskingCollator(tokenizer, scheme=scheme, seed=seed, mlm_probability=mlm_probability,
+                                    geometric_p=geometric_p)([example])
+        rows[scheme] = (example["input_ids"], batch["input_ids"][0].tolist(), batch["labels"][0].tolist())
+    return rows
 
 
 def plot_masking_schemes(tokenizer, rows: dict, max_chars: int = 110):

@@ -8,26 +8,11 @@ import json
 from pathlib import Path
 
 from .checkpoint import BUNDLED, read_config
-from .collator import SpanMaskingCollator
 from .data import load_tokenizer
-from .diagrams import plot_masking_schemes, plot_sbo_diagram, plot_span_lengths
-from .masking import SCHEMES
+from .diagrams import masking_rows, plot_masking_schemes, plot_sbo_diagram, plot_span_lengths
 from .plots import plot_ablation, plot_accuracy_by_position, plot_loss_curves
 
 ABLATION_RESULTS = Path(__file__).resolve().parent.parent / "results" / "ablation_laptop.json"
-
-EXAMPLE_SENTENCE = ("The Python Software Foundation maintains the reference implementation of the "
-                    "language, which Guido van Rossum first released in the Netherlands.")
-
-
-def masking_rows(tokenizer, sentence: str = EXAMPLE_SENTENCE, seed: int = 0, mlm_probability: float = 0.25):
-    """{scheme: (original ids, masked ids, labels)} for one sentence, every scheme, one seed."""
-    example = {"input_ids": tokenizer(sentence)["input_ids"]}
-    rows = {}
-    for scheme in SCHEMES:
-        batch = SpanMaskingCollator(tokenizer, scheme=scheme, seed=seed, mlm_probability=mlm_probability)([example])
-        rows[scheme] = (example["input_ids"], batch["input_ids"][0].tolist(), batch["labels"][0].tolist())
-    return rows
 
 
 def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:

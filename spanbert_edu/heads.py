@@ -124,12 +124,11 @@ class SpanBertOutput:
         return [k for k in self.__dataclass_fields__ if getattr(self, k) is not None]
 
 
-def _mean_ce(logits, targets, denominator=None):
-    """Cross-entropy summed over rows, divided by ``denominator`` (default: the row count)."""
+def _mean_ce(logits, targets):
+    """Mean cross-entropy over the rows (in fp32, also under autocast)."""
     if targets.numel() == 0:
         return logits.sum() * 0.0  # keeps the graph: a batch may have no SBO target
-    total = F.cross_entropy(logits.float(), targets, reduction="sum")
-    return total / (denominator if denominator is not None else targets.numel())
+    return F.cross_entropy(logits.float(), targets, reduction="sum") / targets.numel()
 
 
 class SpanBertForPreTraining(nn.Module):
@@ -152,32 +151,33 @@ class SpanBertForPreTraining(nn.Module):
 
     def forward(self, input_ids, attention_mask=None, labels=None, span_boundaries=None,
                 span_labels=None, token_type_ids=None, next_sentence_label=None,
-                sentence_order_label=None, output_attentions=False, output_hidden_states=False,
-                normalizers=None, **unused):
-        """``normalizers``: optional {"mlm": n, "sbo": n} global target counts (data parallel),
-        so each rank divides by the whole batch's count instead of its own."""
-        hidden, attentions = self.bert(input_ids, attention_mask, token_type_ids, output_attentions)
-        norm = normalizers or {}
+                sentence_order_label=None, output_attentions=False, output_hidden_states=False):
+        """Losses are means over this batch's targets (the training loop rescales them under
+        data parallelism). A misspelled keyword is a TypeError, not silently ignored."""
         if labels is None:
             raise ValueError("labels is required: SpanBertForPreTraining computes the pretraining "
                              "loss; use model.bert(...) for hidden states")
+        if labels.shape != input_ids.shape:
+            raise ValueError(f"labels must have the shape of input_ids {tuple(input_ids.shape)}, "
+                             f"got {tuple(labels.shape)}")
+        hidden, attentions = self.bert(input_ids, attention_mask, token_type_ids, output_attentions)
         masked = labels != IGNORE_INDEX                                     # (B, L)
         mlm_logits = self.cls.predictions(hidden[masked], self.word_embeddings)  # only masked rows
         mlm_targets = labels[masked]
-        mlm_loss = _mean_ce(mlm_logits, mlm_targets, norm.get("mlm"))
+        mlm_loss = _mean_ce(mlm_logits, mlm_targets)
         loss = mlm_loss
         sbo_logits = sbo_targets = None
         sbo_loss = torch.zeros((), device=hidden.device)
         if self.config.sbo_weight > 0 and span_boundaries is not None and span_labels is not None:
             sbo_logits, sbo_targets = self.sbo(hidden, span_boundaries, span_labels, self.word_embeddings)
-            sbo_loss = _mean_ce(sbo_logits, sbo_targets, norm.get("sbo"))
+            sbo_loss = _mean_ce(sbo_logits, sbo_targets)
             loss = loss + self.config.sbo_weight * sbo_loss
         pair_loss = pair_logits = None
         pair_label = next_sentence_label if next_sentence_label is not None else sentence_order_label
         if self.cls.seq_relationship is not None:
             pair_logits = self.cls.seq_relationship(self.bert.pooler(hidden))  # (B, 2)
             if pair_label is not None:
-                pair_loss = _mean_ce(pair_logits, pair_label.view(-1), norm.get("pair"))
+                pair_loss = _mean_ce(pair_logits, pair_label.view(-1))
                 loss = loss + pair_loss
         return SpanBertOutput(loss, mlm_loss, sbo_loss, mlm_logits, sbo_logits, mlm_targets,
                               sbo_targets, pair_loss, pair_logits,

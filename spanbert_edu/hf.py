@@ -83,3 +83,46 @@ def from_hf_bert(bert_or_name, **config_overrides) -> SpanBertForPreTraining:
     if encoder_missing:
         raise ValueError(f"the source model lacks encoder weights {encoder_missing[:5]}...")
     return model
+
+
+def export_hf(model: SpanBertForPreTraining, out, tokenizer=None) -> "Path":
+    """Write a folder that ``transformers.AutoModelForMaskedLM.from_pretrained(out)`` loads (the
+    encoder and the MLM head), plus ``sbo_head.safetensors`` and ``sbo_head.json`` for
+    :func:`load_sbo_head`. ``out`` must be new or empty (nothing is ever deleted)."""
+    import json
+    from pathlib import Path
+
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"out={str(out)!r} exists and is not an empty folder; choose a new one")
+    out.mkdir(parents=True, exist_ok=True)
+    to_hf_bert(model).save_pretrained(out)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(out)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.sbo.state_dict().items()},
+              str(out / "sbo_head.safetensors"))
+    c = model.config
+    (out / "sbo_head.json").write_text(json.dumps({
+        "hidden_size": c.hidden_size, "vocab_size": c.vocab_size, "position_size": c.sbo_position_size,
+        "max_span_targets": c.max_span_targets, "layer_norm_eps": c.layer_norm_eps}, indent=2))
+    return out
+
+
+def load_sbo_head(folder):
+    """The ``SBOHead`` that :func:`export_hf` wrote next to a Hugging Face model. Use it on the HF
+    model's last hidden states: ``head(hidden, span_boundaries, span_labels, model.bert.embeddings.word_embeddings.weight)``."""
+    import json
+    from pathlib import Path
+
+    from safetensors.torch import load_file
+
+    from .heads import SBOHead
+
+    folder = Path(folder)
+    if not (folder / "sbo_head.json").is_file():
+        raise ValueError(f"{folder} has no sbo_head.json (written by spanbert-edu export-hf)")
+    head = SBOHead(**json.loads((folder / "sbo_head.json").read_text()))
+    head.load_state_dict(load_file(str(folder / "sbo_head.safetensors")))
+    return head.eval()

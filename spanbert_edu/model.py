@@ -194,6 +194,14 @@ class BertEncoder(nn.Module):
         super().__init__()
         self.layer = nn.ModuleList(BertLayer(c) for _ in range(c.num_hidden_layers))
 
+    def forward(self, x, keep, output_attentions=False):
+        """x (B, L, H), keep (B, L) bool -> (B, L, H) and each layer's attention (or None)."""
+        attentions = []
+        for layer in self.layer:
+            x, probs = layer(x, keep, output_attentions)
+            attentions.append(probs)
+        return x, attentions
+
 
 class BertPooler(nn.Module):
     """tanh(dense(h_[CLS])): only for the NSP / SOP objectives."""
@@ -219,10 +227,7 @@ class SpanBertModel(nn.Module):
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_attentions=False):
         keep = (attention_mask if attention_mask is not None else torch.ones_like(input_ids)).bool()
         x = self.embeddings(input_ids, token_type_ids)                 # (B, L, H)
-        attentions = []
-        for layer in self.encoder.layer:
-            x, probs = layer(x, keep, output_attentions)
-            attentions.append(probs)
+        x, attentions = self.encoder(x, keep, output_attentions)
         return x, (attentions if output_attentions else None)
 
 

@@ -9,8 +9,9 @@ seeded by ``(seed, epoch)``, its masks from ``[seed, t]`` and its dropout from `
 any step can be replayed from the checkpoint alone.
 
 Data parallel: under ``torchrun --nproc_per_node=N`` every rank masks the same GLOBAL batch (same
-seed) and keeps its slice; losses are divided by the global target counts and multiplied by N,
-so DDP's gradient average equals the single-process gradient on the same global batch.
+seed) and keeps its slice; the loop reweights each rank's mean losses by its share of the global
+targets and multiplies by N (``_global_batch_loss``), so DDP's gradient average equals the
+single-process gradient on the same global batch. The model itself only ever sees its own batch.
 """
 from __future__ import annotations
 
@@ -103,9 +104,16 @@ RESUME_MAY_CHANGE = {"log_every", "eval_every", "eval_batches", "save_every", "k
 
 
 def resolve_device(device: str = "auto") -> torch.device:
+    """"auto" -> CUDA when present, else the CPU; otherwise a device torch knows and can use."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r} ({err})") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} but no CUDA GPU is available here; use 'auto' or 'cpu'")
+    return resolved
 
 
 def cpu_supports_bf16() -> bool:
@@ -187,6 +195,20 @@ def _batch_indices(step: int, batch_size: int, n: int, seed: int, cache: dict) -
             cache[epoch] = np.random.default_rng([seed, epoch]).permutation(n)
         out.append(int(cache[epoch][pos % n]))
     return out
+
+
+def _global_batch_loss(output, counts: dict, sbo_weight: float, shard: int):
+    """Data parallel: this rank's share of the GLOBAL batch's mean loss. Each of the model's
+    means (over this rank's targets) is reweighted by local targets / global targets, so that
+    ``(loss * world).backward()`` and DDP's average over ranks give exactly the gradient of the
+    single-process loss on the whole batch."""
+    share = lambda local, name: local / counts[name] if counts[name] else 0.0
+    loss = output.mlm_loss * share(len(output.mlm_targets), "mlm")
+    if output.sbo_logits is not None:
+        loss = loss + sbo_weight * output.sbo_loss * share(len(output.sbo_targets), "sbo")
+    if output.pair_loss is not None:
+        loss = loss + output.pair_loss * share(shard, "pair")
+    return loss
 
 
 def _check_finite_weights(model, step: int, cfg: TrainConfig) -> None:
@@ -318,13 +340,13 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
         idx = _batch_indices(step, cfg.batch_size, len(train_examples), cfg.seed, perm_cache)
         collator.reseed([cfg.seed, step])
         batch = collator([train_examples[i] for i in idx])  # the whole global batch, same on every rank
-        norm = {"mlm": (batch["labels"] != IGNORE_INDEX).sum().item(),
-                "sbo": (batch["span_labels"] != IGNORE_INDEX).sum().item(), "pair": cfg.batch_size}
+        counts = {"mlm": (batch["labels"] != IGNORE_INDEX).sum().item(),  # over the GLOBAL batch
+                  "sbo": (batch["span_labels"] != IGNORE_INDEX).sum().item(), "pair": cfg.batch_size}
         batch = {k: v[rank * shard:(rank + 1) * shard].to(device) for k, v in batch.items()}
         torch.manual_seed(cfg.seed * 1_000_003 + step * 101 + rank)  # dropout, replayable
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            output = train_model(**batch, normalizers=norm)
-        loss = output.loss
+            output = train_model(**batch)
+        loss = _global_batch_loss(output, counts, cfg.sbo_weight, shard) if world > 1 else output.loss
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at step {step} (mlm "
                                      f"{output.mlm_loss.item()}, sbo {output.sbo_loss.item()}); "
@@ -342,8 +364,8 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
         if rank == 0 and (step % cfg.log_every == 0 or step == cfg.steps):
             now = time.perf_counter()
             row = {"step": step, "split": "train", "lr": scheduler.get_last_lr()[0],
-                   "loss": loss.item() * world, "mlm_loss": output.mlm_loss.item() * world,
-                   "sbo_loss": output.sbo_loss.item() * world,
+                   "loss": output.loss.item(), "mlm_loss": output.mlm_loss.item(),
+                   "sbo_loss": output.sbo_loss.item(),
                    "mlm_acc": (output.mlm_logits.argmax(-1) == output.mlm_targets).float().mean().item(),
                    "sbo_acc": ((output.sbo_logits.argmax(-1) == output.sbo_targets).float().mean().item()
                                if output.sbo_logits is not None and len(output.sbo_targets) else None),

@@ -12,7 +12,7 @@ import html
 import ipywidgets as W
 from IPython.display import HTML, display
 
-from .diagrams import plot_masking_schemes, plot_span_lengths
+from .diagrams import masking_rows, plot_masking_schemes, plot_span_lengths
 from .masking import SCHEMES
 from .plots import plot_loss_curves
 from .predict import predict_span
@@ -60,8 +60,6 @@ def build_span_length_widget() -> Panel:
 
 def build_masking_widget(tokenizer, sentence: str) -> Panel:
     """Any sentence, a scheme (or all), mask ratio, p and seed -> the masked tokens, coloured."""
-    from .collator import SpanMaskingCollator
-
     controls = {
         "sentence": W.Textarea(value=sentence, description="sentence", layout=W.Layout(width="60%")),
         "scheme": W.Dropdown(options=["all", *SCHEMES], value="all", description="scheme"),
@@ -71,13 +69,8 @@ def build_masking_widget(tokenizer, sentence: str) -> Panel:
     }
 
     def compute(sentence, scheme, ratio, p, seed):
-        example = {"input_ids": tokenizer(sentence)["input_ids"]}
-        rows = {}
-        for name in (SCHEMES if scheme == "all" else (scheme,)):
-            collator = SpanMaskingCollator(tokenizer, scheme=name, mlm_probability=ratio, geometric_p=p, seed=seed)
-            batch = collator([example])
-            rows[name] = (example["input_ids"], batch["input_ids"][0].tolist(), batch["labels"][0].tolist())
-        return rows
+        return masking_rows(tokenizer, sentence, seed=seed, mlm_probability=ratio, geometric_p=p,
+                            schemes=SCHEMES if scheme == "all" else (scheme,))
 
     return Panel(controls, compute, lambda rows: plot_masking_schemes(tokenizer, rows), columns=2)
 

@@ -156,6 +156,14 @@ def test_bad_training_arguments_name_the_argument(name, value, error):
         TrainConfig(**{name: value})
 
 
+@pytest.mark.parametrize("device", ["gpu7", "cuda:0" if not torch.cuda.is_available() else "nonsense"])
+def test_bad_devices_are_refused_clearly(device, tmp_path):
+    from spanbert_edu.train import resolve_device
+
+    with pytest.raises(ValueError, match="device"):
+        resolve_device(device)
+
+
 def test_good_edge_values_are_accepted():
     TrainConfig(max_grad_norm=math.inf, weight_decay=0.0, sbo_weight=0.0, learning_rate=1e-9)
 

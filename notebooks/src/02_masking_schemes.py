@@ -15,7 +15,7 @@ import numpy as np
 
 from spanbert_edu import MaskingConfig, SpanMaskingCollator, load_tokenizer, mask_sequence
 from spanbert_edu.diagrams import plot_masking_schemes
-from spanbert_edu.figures import EXAMPLE_SENTENCE, masking_rows
+from spanbert_edu.diagrams import EXAMPLE_SENTENCE, masking_rows
 from spanbert_edu.masking import (ReplacementVocab, SCHEMES, make_proposers, maskable_positions,
                                   merge_runs, word_starts_from_word_ids)
 from spanbert_edu.widgets import build_masking_widget

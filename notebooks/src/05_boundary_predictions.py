@@ -18,7 +18,8 @@ from spanbert_edu.widgets import build_boundary_prediction_widget
 model, tokenizer = load_pretrained()
 meta = read_config(BUNDLED)
 m = meta["metrics"]
-print(f"bundled small model: {model.num_parameters() / 1e6:.2f} M parameters, trained {meta['step']} steps")
+print(f"bundled small model: {model.num_parameters() / 1e6:.2f} M parameters, trained {meta['step']} steps "
+      f"on {meta['train']['corpus']!r}")
 print(f"held-out (all held-out blocks, SpanBERT masks from seed {m['eval_seed']}): "
       f"MLM accuracy {m['mlm_acc']:.3f} (top-5 {m['mlm_top5']:.3f}), "
       f"SBO accuracy {m['sbo_acc']:.3f} (top-5 {m['sbo_top5']:.3f})")
@@ -28,7 +29,8 @@ print(f"held-out (all held-out blocks, SpanBERT masks from seed {m['eval_seed']}
 #
 # Sentences and spans are drawn at random (seed 0) from the held-out documents, which the model never trained on, so
 # these are neither cherry-picked nor memorised. `*` marks the right answer; probabilities are the heads' softmax
-# outputs. Keep the overall numbers printed above in mind: about one guess in three is right, so expect misses.
+# outputs. Keep the overall numbers printed above in mind: about one first guess in four is right (two in five are among
+# the top five), so expect misses.
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -107,7 +107,7 @@ def span_statistics(masker, sequences, seed):
 _LENGTH_MISTAKES = {
     "whole_word": (MaskingConfig(scheme="whole_word"),
                    "your spans are single whole words: that is whole-word masking, the scheme SpanBERT "
-                   "compares against (its Table 1); contiguous spans of several words make the model "
+                   "compares against and beats (the paper's Table 6); contiguous spans of several words make the model "
                    "predict a whole phrase from its context. Draw each span's length in words from the "
                    "geometric distribution (p = 0.2, 1..10)"),
     "uniform": (MaskingConfig(geometric_p=1e-9),

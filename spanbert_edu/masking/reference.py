@@ -180,8 +180,8 @@ def replace_and_target(input_ids, maskable, runs, config, vocab, rng):
     return result
 
 
-def mask_sequence(input_ids, word_start, maskable, config: MaskingConfig = MaskingConfig(),
-                  vocab: ReplacementVocab | None = None, rng=None, candidates=None) -> MaskedSequence:
+def mask_sequence(input_ids, word_start, maskable, config: MaskingConfig, vocab: ReplacementVocab,
+                  rng=None, candidates=None) -> MaskedSequence:
     """Mask one sequence with ``config.scheme``.
 
     ``input_ids``, ``word_start``, ``maskable``: (L,) arrays (see :mod:`.words`).
@@ -191,8 +191,9 @@ def mask_sequence(input_ids, word_start, maskable, config: MaskingConfig = Maski
     rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
     maskable = np.asarray(maskable, dtype=bool)
     word_start = normalise_word_starts(word_start, maskable)
-    if vocab is None:
-        raise ValueError("vocab is required: a ReplacementVocab with the [MASK] id")
+    if not isinstance(vocab, ReplacementVocab):
+        raise TypeError(f"vocab must be a ReplacementVocab (the [MASK] id and the random-token "
+                        f"distribution), got {type(vocab).__name__}")
     budget = config.budget_int(int(maskable.sum()))
     if budget == 0:
         return replace_and_target(input_ids, maskable, [], config, vocab, rng)

@@ -1,0 +1,105 @@
+"""Fill a blank with the MLM head, the SBO head or both; rank candidate fillers (FitBERT-style).
+
+    >>> fill_span(model, tokenizer, "The [BLANK] of France is Paris.", n_tokens=1)
+    >>> rank_spans(model, tokenizer, "Return a [BLANK] of the list.", ["copy", "shallow copy", "dog"])
+
+The blank becomes ``n_tokens`` [MASK] tokens. The MLM head scores each masked position from the
+whole sentence; the SBO head from the two tokens around the blank and the offset alone (the
+paper's span boundary representation). ``head="both"`` multiplies the two distributions
+(adds log-probabilities) and renormalises: a product of experts. Works with any
+``SpanBertForPreTraining``: the bundled model, your own runs, the authors' SpanBERT-large.
+"""
+from __future__ import annotations
+
+import torch
+
+from ._checks import check_choice, check_int
+
+BLANK = "[BLANK]"
+HEADS = ("mlm", "sbo", "both")
+
+
+def _masked_input(tokenizer, text: str, n_tokens: int):
+    if not isinstance(text, str) or text.count(BLANK) != 1:
+        raise ValueError(f"text must contain {BLANK} exactly once, got {text!r}")
+    before, after = text.split(BLANK)
+    left = tokenizer(before, add_special_tokens=False)["input_ids"]
+    right = tokenizer(after, add_special_tokens=False)["input_ids"]
+    ids = [tokenizer.cls_token_id, *left, *[tokenizer.mask_token_id] * n_tokens, *right, tokenizer.sep_token_id]
+    s = 1 + len(left)
+    return torch.tensor([ids]), s, s + n_tokens - 1
+
+
+@torch.no_grad()
+def _log_probs(model, ids, s, e):
+    """(n, V) log-probabilities of each head at the blank's positions (SBO: None when the blank
+    touches [CLS]/[SEP] or is longer than the head's position table)."""
+    model.eval()
+    device = next(model.parameters()).device
+    hidden, _ = model.bert(ids.to(device))
+    emb = model.word_embeddings
+    mlm = model.cls.predictions(hidden[0, s:e + 1], emb).float().log_softmax(-1).cpu()
+    n, T = e - s + 1, model.config.max_span_targets
+    sbo = None
+    if s - 1 >= 1 and e + 1 < ids.shape[1] - 1 and n <= T:
+        span_labels = torch.full((1, 1, T), -100, dtype=torch.long, device=device)
+        span_labels[0, 0, :n] = 0                                   # placeholders: only the logits are used
+        bounds = torch.tensor([[[s - 1, e + 1]]], device=device)
+        logits, _ = model.sbo(hidden, bounds, span_labels, emb)
+        sbo = logits.float().log_softmax(-1).cpu()
+    return mlm, sbo
+
+
+def fill_span(model, tokenizer, text_with_blank: str, n_tokens: int, head: str = "both", top_k: int = 5) -> list:
+    """The top-k fillers at each of the blank's ``n_tokens`` positions:
+    ``[{"offset": k, "mlm": [(token, p)], "sbo": [...] or None, "both": [...] or None}]``,
+    restricted to ``head`` ("mlm", "sbo" or "both": all three)."""
+    check_int("n_tokens", n_tokens, minimum=1)
+    check_int("top_k", top_k, minimum=1)
+    check_choice("head", head, HEADS)
+    ids, s, e = _masked_input(tokenizer, text_with_blank, n_tokens)
+    mlm, sbo = _log_probs(model, ids, s, e)
+    if head == "sbo" and sbo is None:
+        raise ValueError("the SBO head needs a real token on each side of the blank (not [CLS]/[SEP]) "
+                         f"and at most {model.config.max_span_targets} tokens; use head='mlm'")
+    top = lambda lp: [(tokenizer.convert_ids_to_tokens(int(i)), float(p)) for p, i in zip(*lp.exp().topk(top_k))]
+    rows = []
+    for k in range(n_tokens):
+        both = (mlm[k] + sbo[k]).log_softmax(-1) if sbo is not None else None
+        row = {"offset": k, "mlm": top(mlm[k]) if head in ("mlm", "both") else None,
+               "sbo": top(sbo[k]) if sbo is not None and head in ("sbo", "both") else None,
+               "both": top(both) if both is not None and head == "both" else None}
+        rows.append(row)
+    return rows
+
+
+def rank_spans(model, tokenizer, text_with_blank: str, candidates) -> list:
+    """Score each candidate filler by the log-likelihood of its tokens in the blank (all masked at
+    once, as FitBERT does): ``mlm`` and ``sbo`` are mean log-probabilities per token (so that
+    longer fillers are not penalised for their length), ``score`` their sum (or ``mlm`` alone
+    when the SBO head cannot score the blank). Returns the candidates, best first."""
+    if isinstance(candidates, str) or not candidates:
+        raise ValueError(f"candidates must be a non-empty list of strings, got {candidates!r}")
+    results = []
+    for text in candidates:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"every candidate must be a non-empty string, got {text!r}")
+        target = tokenizer(text, add_special_tokens=False)["input_ids"]
+        ids, s, e = _masked_input(tokenizer, text_with_blank, len(target))
+        mlm, sbo = _log_probs(model, ids, s, e)
+        index = torch.tensor(target)[:, None]
+        mlm_lp = float(mlm.gather(1, index).mean())
+        sbo_lp = float(sbo.gather(1, index).mean()) if sbo is not None else None
+        results.append({"candidate": text, "tokens": len(target), "mlm": mlm_lp, "sbo": sbo_lp,
+                        "score": mlm_lp + (sbo_lp if sbo_lp is not None else 0.0)})
+    return sorted(results, key=lambda r: -r["score"])
+
+
+def format_fill(rows) -> str:
+    lines = []
+    for row in rows:
+        for name in HEADS:
+            if row[name] is not None:
+                guesses = "  ".join(f"{t} {p:.2f}" for t, p in row[name])
+                lines.append(f"  p{row['offset']}  {name.upper():>4}: {guesses}")
+    return "\n".join(lines)
