@@ -99,6 +99,11 @@ def test_bad_checkpoints_fail_clearly(full_run, tmp_path):
     broken.mkdir()
     (broken / "config.json").write_text((good / "config.json").read_text())
     (broken / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match="SHA-256"):                    # the recorded checksum catches it
+        load_model(broken)
+    meta = json.loads((good / "config.json").read_text())
+    del meta["sha256"]                                                  # an older checkpoint: no checksum
+    (broken / "config.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="missing or corrupt"):
         load_model(broken)
     with pytest.raises(ValueError, match="not a checkpoint folder"):
