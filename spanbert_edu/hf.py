@@ -12,6 +12,9 @@ checkpoint has no MLM or SBO weights, so both heads start fresh there.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
 
 from .heads import SpanBertForPreTraining
@@ -85,13 +88,10 @@ def from_hf_bert(bert_or_name, **config_overrides) -> SpanBertForPreTraining:
     return model
 
 
-def export_hf(model: SpanBertForPreTraining, out, tokenizer=None) -> "Path":
+def export_hf(model: SpanBertForPreTraining, out, tokenizer=None) -> Path:
     """Write a folder that ``transformers.AutoModelForMaskedLM.from_pretrained(out)`` loads (the
     encoder and the MLM head), plus ``sbo_head.safetensors`` and ``sbo_head.json`` for
     :func:`load_sbo_head`. ``out`` must be new or empty (nothing is ever deleted)."""
-    import json
-    from pathlib import Path
-
     from safetensors.torch import save_file
 
     out = Path(out)
@@ -113,9 +113,6 @@ def export_hf(model: SpanBertForPreTraining, out, tokenizer=None) -> "Path":
 def load_sbo_head(folder):
     """The ``SBOHead`` that :func:`export_hf` wrote next to a Hugging Face model. Use it on the HF
     model's last hidden states: ``head(hidden, span_boundaries, span_labels, model.bert.embeddings.word_embeddings.weight)``."""
-    import json
-    from pathlib import Path
-
     from safetensors.torch import load_file
 
     from .heads import SBOHead

@@ -39,7 +39,7 @@ import functools
 import re
 from pathlib import Path
 
-from .corpus import Document
+from .corpus import Document, default_documents, split_documents
 
 DEFAULT_DOCS_PATHS = tuple(Path(f"/usr/share/doc/python3.{minor}/html/_sources") for minor in range(20, 7, -1))
 APT_HINT = "sudo apt-get install python3.11-doc   (Debian/Ubuntu; or pass --docs-path DIR)"
@@ -228,11 +228,15 @@ def _page_module(rel: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _heldout_bundled_modules() -> set[str]:
-    from .corpus import default_documents, split_documents
+@functools.lru_cache(maxsize=1)
+def _heldout_bundled() -> tuple:
+    """The bundled corpus's held-out documents, which no python-docs training text may leak."""
+    return tuple(split_documents(default_documents(), "heldout", 0.05))
 
+
+def _heldout_bundled_modules() -> set[str]:
     modules = set()
-    for d in split_documents(default_documents(), "heldout", 0.05):
+    for d in _heldout_bundled():
         if d.doc_id.startswith("stdlib/"):
             parts = d.doc_id[len("stdlib/"):].removesuffix(".py").split("/")
             parts = parts[:-1] if parts[-1] == "__init__" else parts
@@ -248,12 +252,7 @@ def _ngrams(text: str) -> set[tuple[str, ...]]:
 
 @functools.lru_cache(maxsize=1)
 def _heldout_bundled_ngrams() -> frozenset:
-    from .corpus import default_documents, split_documents
-
-    grams = set()
-    for d in split_documents(default_documents(), "heldout", 0.05):
-        grams |= _ngrams(d.text)
-    return frozenset(grams)
+    return frozenset(g for d in _heldout_bundled() for g in _ngrams(d.text))
 
 
 @functools.lru_cache(maxsize=4)
@@ -286,8 +285,6 @@ def python_docs_documents(split: str = "train", *, path=None, heldout_fraction: 
                           decontaminate: bool = True) -> list[Document]:
     """Documents of the CPython manual for ``split`` ("train", "heldout", "all"); see the module
     docstring for what is kept, how pages are split and how the training split is decontaminated."""
-    from .corpus import split_documents
-
     root = docs_path(path)
     pages = _pages(str(root))
     # Hold out by page: split a list of one stand-in document per page, then expand.
@@ -309,8 +306,6 @@ def decontamination_report(path=None) -> dict:
     """How many training pages and paragraphs each leak rule removed, and the words kept."""
     root = docs_path(path)
     pages = _pages(str(root))
-    from .corpus import split_documents
-
     train_pages = {d.doc_id for d in split_documents([Document(r, "") for r, _ in pages], "train", 0.05)}
     modules, grams = _heldout_bundled_modules(), _heldout_bundled_ngrams()
     dropped_pages = sorted(r for r in train_pages if _page_module(r) in modules)

@@ -50,7 +50,3 @@ def chi2_two_sample(a, b) -> tuple[float, float]:
     stat = float((((ka * a - kb * b) ** 2) / (a + b)).sum())
     return stat, _CRITICAL[min(len(a) - 1, max(_CRITICAL))]
 
-
-def differs(a, b) -> bool:
-    stat, critical = chi2_two_sample(a, b)
-    return stat > critical
