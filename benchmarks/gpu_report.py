@@ -3,7 +3,8 @@
     python benchmarks/gpu_report.py [--preset base] [--batch-size 32] [--max-length 512] [--compile]
                                     [--peak-tflops N]
 
-Runs only where a CUDA device exists; otherwise it says so and exits 0. The peak FLOP/s comes
+Each row is measured in the same run and printed as a ratio against fp32 (the peer): fp32,
+bf16 autocast, and with ``--compile`` bf16 + torch.compile. Runs only where a CUDA device exists; otherwise it says so and exits 0. The peak FLOP/s comes
 from a table keyed by the device name (dense bf16, from the vendors' data sheets) or from
 ``--peak-tflops``; an unknown device without it gets tokens/s but no MFU. Never a constant
 baked in for one card.
@@ -55,37 +56,53 @@ def main():
     examples = pack_documents(load_corpus("default", "train"), tok, max_length=args.max_length)
     examples = sorted(examples, key=lambda e: -len(e["input_ids"]))[:args.batch_size]
     batch = {k: v.to(device) for k, v in SpanMaskingCollator(tok, seed=0)(examples).items()}
-    model = SpanBertForPreTraining(SpanBertConfig.preset(args.preset, vocab_size=len(tok))).to(device).train()
+    c = SpanBertConfig.preset(args.preset, vocab_size=len(tok))
+    T = batch["input_ids"].shape[1]
+    tokens = int(batch["attention_mask"].sum())
+    probe = SpanBertForPreTraining(c)
+    n_embed = sum(m.weight.numel() for m in probe.modules() if isinstance(m, torch.nn.Embedding))
+    flops_per_token = 6 * (probe.num_parameters() - n_embed) + 12 * c.num_hidden_layers * c.hidden_size * T
+    peak, source = peak_for(name, args.peak_tflops)
+    print(f"device: {name}; preset {args.preset}, batch {args.batch_size} x {T} ({tokens:,} real tokens), "
+          f"SDPA attention, fused AdamW")
+    # the peer is fp32 measured in this same run; each row is a fresh model so memory is its own
+    rows = [("fp32", False, False), ("bf16 autocast", True, False)]
+    if args.compile:
+        rows.append(("bf16 autocast + torch.compile", True, True))
+    base = None
+    for label, bf16, compiled in rows:
+        torch.manual_seed(0)
+        model = SpanBertForPreTraining(c).to(device).train()
+        torch.cuda.reset_peak_memory_stats()
+        step_s = time_steps(model, batch, args.steps, bf16, compiled)
+        tokens_per_s = tokens / step_s
+        base = base or step_s
+        mfu = f"MFU {tokens_per_s * flops_per_token / peak:.1%}" if peak else "MFU n/a"
+        print(f"{label:32s} {step_s * 1e3:8.1f} ms/step  {tokens_per_s:>12,.0f} tokens/s  "
+              f"{base / step_s:5.2f}x fp32  {mfu}  peak memory {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
+        del model
+    print(f"MFU against {peak / 1e12:.0f} TFLOP/s dense bf16 ({source}); fp32 rows use the same peak"
+          if peak else f"MFU: not computed ({source})")
+
+
+def time_steps(model, batch, steps, bf16, compiled):
+    """Median seconds of one optimizer step, after 3 warm-up steps (5 when compiling)."""
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
-    step_model = torch.compile(model) if args.compile else model
+    step_model = torch.compile(model) if compiled else model
+    warmup = 5 if compiled else 3
     times = []
-    for step in range(args.steps + 3):
+    for step in range(steps + warmup):
         torch.cuda.synchronize()
         t0 = time.perf_counter()
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
             loss = step_model(**batch).loss
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
         torch.cuda.synchronize()
-        if step >= 3:
+        if step >= warmup:
             times.append(time.perf_counter() - t0)
-    c = model.config
-    n_embed = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Embedding))
-    n_params = model.num_parameters() - n_embed
-    T = batch["input_ids"].shape[1]
-    tokens = int(batch["attention_mask"].sum())
-    tokens_per_s = tokens / statistics.median(times)
-    flops_per_token = 6 * n_params + 12 * c.num_hidden_layers * c.hidden_size * T
-    peak, source = peak_for(name, args.peak_tflops)
-    print(f"device: {name}; preset {args.preset}, batch {args.batch_size} x {T}, bf16 autocast, "
-          f"SDPA, compile={args.compile}")
-    print(f"tokens/s: {tokens_per_s:,.0f}  (median step {statistics.median(times) * 1e3:.1f} ms)")
-    print(f"peak memory: {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
-    if peak:
-        print(f"MFU: {tokens_per_s * flops_per_token / peak:.1%}  (peak {peak / 1e12:.0f} TFLOP/s, {source})")
-    else:
-        print(f"MFU: not computed ({source})")
+    return statistics.median(times)
 
 
 if __name__ == "__main__":
