@@ -190,10 +190,21 @@ def load_training_state(directory, optimizer, scheduler=None) -> None:
         scheduler.load_state_dict(state["scheduler"])
 
 
-def load_pretrained(directory=None):
-    """``(model, tokenizer)`` from a checkpoint folder; default: the bundled ``small`` model."""
+def load_pretrained(directory=None, *, echo=print):
+    """``(model, tokenizer)``. ``directory``: a checkpoint folder (default: the bundled ``small``
+    model), or ``"spanbert-large-cased-with-heads"``, the authors' released SpanBERT-large with
+    both heads, downloaded once into the Hugging Face cache (:mod:`.download`)."""
     from .data import load_tokenizer
+    from .download import RELEASES
 
+    if isinstance(directory, str) and directory in RELEASES:
+        from .authors import from_authors_checkpoint
+        from .download import authors_tokenizer, fetch
+
+        archive = fetch(directory)
+        tokenizer, source = authors_tokenizer(archive)
+        echo(f"{directory}: {archive}; tokenizer: {source}")
+        return from_authors_checkpoint(archive), tokenizer
     directory = Path(directory) if directory is not None else BUNDLED
     model = load_model(directory).eval()
     tokenizer = load_tokenizer(directory / "vocab.txt")

@@ -6,6 +6,7 @@ Commands:
   ablate     the masking-scheme and objective ablations (Tables 6 and 7), smoke/laptop/gpu
   fill       fill a [BLANK] with the MLM and SBO heads, or rank candidate fillers
   export-hf  write a transformers folder (AutoModelForMaskedLM) plus the SBO head
+  toy        the toy world: MLM vs MLM + SBO and a probe on the boundary states (notebook 08)
   figures    regenerate every figure in figures/
   demo       mask one batch of the bundled corpus with every scheme (no training)
 """
@@ -126,6 +127,24 @@ def _run_export(args):
           f"(top-5 {metrics['mlm_top5']:.4f}), SBO acc {metrics['sbo_acc']:.4f} (top-5 {metrics['sbo_top5']:.4f})")
 
 
+def _run_toy(args):
+    import dataclasses
+
+    from .toy import ToyConfig, run_toy
+    from .toy.report import toy_table
+
+    cfg = ToyConfig() if args.steps is None else dataclasses.replace(ToyConfig(), steps=args.steps)
+    out = Path(args.out)
+    if out.suffix != ".json":
+        raise ValueError(f"--out must name a .json file, got {args.out!r}")
+    result = run_toy(args.seeds, cfg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".tmp-{out.name}")
+    tmp.write_text(json.dumps(result, indent=1))
+    os.replace(tmp, out)  # a finished file or none: never half a JSON
+    print("\n" + toy_table(result) + f"\n\nwrote {out}")
+
+
 def _load_any(path):
     """(model, tokenizer or None): our checkpoint folder, or the authors' released file."""
     from .checkpoint import is_checkpoint, load_pretrained
@@ -191,6 +210,10 @@ def main(argv=None):
     export_hf = sub.add_parser("export-hf", help="write a transformers folder (MLM head) + the SBO head")
     export_hf.add_argument("checkpoint", help="a spanbert_edu checkpoint folder, or the authors' file/archive")
     export_hf.add_argument("out", help="a new or empty folder")
+    toy = sub.add_parser("toy", help="the toy world: MLM vs MLM + SBO, probed at the span boundaries")
+    toy.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 for every arm")
+    toy.add_argument("--steps", type=int, default=None, help="training steps per arm (default: ToyConfig's)")
+    toy.add_argument("--out", default="results/toy_world.json", help="the JSON file to write")
     figures = sub.add_parser("figures", help="regenerate every figure in figures/")
     figures.add_argument("--out", default="figures")
     demo = sub.add_parser("demo", help="mask a batch of the bundled corpus with every scheme")
@@ -237,6 +260,8 @@ def _dispatch(args):
         _run_fill(args)
     elif args.command == "export-hf":
         _run_export_hf(args)
+    elif args.command == "toy":
+        _run_toy(args)
     elif args.command == "figures":
         from .figures import make_figures
 

@@ -13,6 +13,7 @@ from .diagrams import masking_rows, plot_masking_schemes, plot_sbo_diagram, plot
 from .plots import plot_ablation, plot_accuracy_by_position, plot_loss_curves
 
 ABLATION_RESULTS = Path(__file__).resolve().parent.parent / "results" / "ablation_laptop.json"
+TOY_RESULTS = ABLATION_RESULTS.with_name("toy_world.json")
 
 
 def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:
@@ -37,6 +38,10 @@ def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:
         from .ablate import PAPER
 
         figures["ablation.png"] = plot_ablation(json.loads(ABLATION_RESULTS.read_text()), PAPER)
+    if TOY_RESULTS.exists():
+        from .toy.report import plot_toy_world
+
+        figures["toy_world.png"] = plot_toy_world(json.loads(TOY_RESULTS.read_text()))
     paths = []
     for name, fig in figures.items():
         fig.savefig(out / name, dpi=100, metadata={"Software": None})  # no version stamp: stable bytes

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 import ipywidgets as W
+import numpy as np
 from IPython.display import HTML, display
 
 from .diagrams import masking_rows, plot_masking_schemes, plot_span_lengths
@@ -145,21 +146,59 @@ def build_loss_curve_widget(runs: dict) -> Panel:
     return Panel(controls, compute)
 
 
+def _prediction_table(pred, sbo_note: str | None = None) -> str:
+    """HTML: one row per masked position, the answer in bold among each head's top-5."""
+    head = "<tr><th>pos</th><th>answer</th><th>MLM top-5</th><th>SBO top-5</th></tr>"
+    cell = lambda preds, answer: " &nbsp; ".join(  # <code> keeps a "," token readable
+        (f"<b><code>{html.escape(t)}</code></b>" if t == answer else f"<code>{html.escape(t)}</code>")
+        + f" {p:.2f}" for t, p in preds)
+    body = "".join(f"<tr><td>{r['offset'] + 1}</td><td>{html.escape(r['answer'])}</td>"
+                   f"<td>{cell(r['mlm'], r['answer'])}</td>"
+                   f"<td>{sbo_note if sbo_note else cell(r['sbo'] or [], r['answer'])}</td></tr>"
+                   for r in pred["rows"])
+    return f"<table>{head}{body}</table>"
+
+
 def build_boundary_prediction_widget(model, tokenizer, sentence: str, span: str) -> Panel:
     """Type a sentence and the words to mask -> top-5 of the MLM and SBO heads at each position."""
     controls = {
         "sentence": W.Textarea(value=sentence, description="sentence", layout=W.Layout(width="60%")),
         "span": W.Text(value=span, description="mask"),
     }
+    return Panel(controls, lambda sentence, span: predict_span(model, tokenizer, sentence, span),
+                 lambda pred: HTML(_prediction_table(pred)), columns=2)
 
-    def render(pred):
-        head = "<tr><th>pos</th><th>answer</th><th>MLM top-5</th><th>SBO top-5</th></tr>"
-        cell = lambda preds, answer: " &nbsp; ".join(  # <code> keeps a "," token readable
-            (f"<b><code>{html.escape(t)}</code></b>" if t == answer else f"<code>{html.escape(t)}</code>")
-            + f" {p:.2f}" for t, p in preds)
-        body = "".join(f"<tr><td>{r['offset'] + 1}</td><td>{html.escape(r['answer'])}</td>"
-                       f"<td>{cell(r['mlm'], r['answer'])}</td><td>{cell(r['sbo'] or [], r['answer'])}</td></tr>"
-                       for r in pred["rows"])
-        return HTML(f"<table>{head}{body}</table>")
 
-    return Panel(controls, lambda sentence, span: predict_span(model, tokenizer, sentence, span), render, columns=2)
+def build_toy_widget(models: dict, world, n_sentences: int = 20, seed: int = 50_000) -> Panel:
+    """Notebook 08: pick a generated sentence and any span of its words -> for each model (an
+    arm), the top-5 of its MLM head and of its SBO head (when that arm trained it)."""
+    rng = np.random.default_rng(seed)
+    sentences = [world.decode(world.sentence(int(p), rng.permutation(3))[0])
+                 for p in rng.choice(world.n_people, n_sentences)]
+    controls = {
+        "index": W.IntSlider(value=0, min=0, max=n_sentences - 1, description="sentence"),
+        "words": W.IntRangeSlider(value=(3, 5), min=1, max=20, description="mask words"),
+    }
+
+    def compute(index, words):
+        text = sentences[index]
+        n = len(text.split())
+        first, last = words
+        if last > n - 1:
+            raise ValueError(f"the sentence has {n} words; mask words 1 to {n - 1} (word 0 is the name, "
+                             f"and the span needs a word after it)")
+        return text, {arm: predict_span(m, world.tokenizer, text, (first, last)) for arm, m in models.items()}
+
+    def render(result):
+        text, preds = result
+        words = text.split()
+        parts = [f"<p>{html.escape(' '.join(words[:words_first(preds)]))} <b>[…]</b> "
+                 f"{html.escape(' '.join(words[words_last(preds) + 1:]))}</p>"]
+        for arm, pred in preds.items():
+            note = None if models[arm].config.sbo_weight > 0 else "<i>not trained in this arm</i>"
+            parts.append(f"<h4>{html.escape(arm)}</h4>" + _prediction_table(pred, note))
+        return HTML("".join(parts))
+
+    words_first = lambda preds: next(iter(preds.values()))["span"][0] - 1   # token s -> word s-1 ([CLS])
+    words_last = lambda preds: next(iter(preds.values()))["span"][1] - 1
+    return Panel(controls, compute, render, columns=2)

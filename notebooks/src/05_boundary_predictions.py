@@ -76,6 +76,37 @@ plot_accuracy_by_position(m, "by_length")
 build_boundary_prediction_widget(model, tokenizer, "Lists are mutable sequences, typically used to store collections of homogeneous items.", "mutable sequences")
 
 # %% [markdown]
+# ## 5. With the authors' SpanBERT-large
+#
+# The authors released SpanBERT-large (24 layers, 1024 wide, trained for 2.4 M steps on 3.8 billion words) with
+# **both** heads, as a raw fairseq file of about 1.3 GB. `load_pretrained("spanbert-large-cased-with-heads")`
+# downloads it once into the Hugging Face cache (with a progress bar, resuming an interrupted download, and a SHA-256
+# check on every later load) and converts it with `from_authors_checkpoint`. When the file is there, the cell below
+# shows its two heads next to the bundled model's on the same sentences as section 2. This notebook never downloads
+# it by itself: without the file, the cell says how to get it.
+
+# %%
+from spanbert_edu.download import RELEASES, cache_dir, cached
+
+RELEASE = "spanbert-large-cased-with-heads"
+path = cached(RELEASE)
+if path is None:
+    url, filename = RELEASES[RELEASE]
+    print(f"The authors' SpanBERT-large is not on this machine. To get it (about 1.3 GB), either\n"
+          f"  - run: from spanbert_edu import load_pretrained; load_pretrained({RELEASE!r})\n"
+          f"  - or download {url} with a browser and put it at\n"
+          f"    {cache_dir() / filename}\n"
+          f"then re-run this cell.")
+else:
+    large, large_tokenizer = load_pretrained(RELEASE)
+    for sentence, span in [("The return value of the function is a new list object.", "new list"),
+                           ("Raises a KeyError if the key is not found in the dictionary.", "is not found")]:
+        for name, (m_, t_) in {"bundled small": (model, tokenizer), "SpanBERT-large": (large, large_tokenizer)}.items():
+            print(f"--- {name}")
+            print(format_predictions(predict_span(m_, t_, sentence, span)))
+        print()
+
+# %% [markdown]
 # ## Exercises
 # 1. Find a span the SBO head gets right and the MLM head gets wrong. What in the boundaries made it easy?
 # 2. Mask a long span (six or more words). At which positions does each head fail first?

@@ -1,0 +1,254 @@
+"""The toy-world experiment: MLM alone vs MLM + SBO, and a linear probe on the boundary states.
+
+For each arm and seed (``run_toy``):
+
+1. **Train** the ``tiny`` encoder on fresh toy examples, masked by SpanBERT's own collator
+   (15% budget, geometric spans, 80/10/10). The arms differ only in ``sbo_weight`` (0 or 1).
+2. **Measure on held-out examples** in which one fact per sentence is masked whole (every
+   token [MASK]): MLM accuracy by span length; SBO accuracy (the SBO arm only: the MLM arm's
+   SBO head is never trained).
+3. **Probe.** Freeze the encoder, take the final states of the two boundary tokens
+   [x_{s-1}; x_{e+1}] of each masked fact, and fit one linear softmax classifier per offset i
+   to predict the fact's i-th token. Same features, settings and data for every arm, fitted
+   on one set of examples and scored on another. An ``untrained`` row (the same probe on a
+   randomly initialised encoder) shows how much the bare architecture already gives.
+
+The probe's settings (standardised features, Adam, fixed epochs and L2) were fixed before the
+first run and are the same for every arm; they are not tuned on the result.
+"""
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .._checks import check_int
+from ..collator import SpanMaskingCollator
+from ..heads import IGNORE_INDEX, SpanBertForPreTraining
+from ..model import SpanBertConfig
+from ..train import TrainConfig, _optimizer
+from .world import ToyWorld
+
+ARMS = {"mlm": 0.0, "mlm+sbo": 1.0}  # arm -> sbo_weight
+
+
+@dataclass
+class ToyConfig:
+    """Training, evaluation and probe settings. ``ToyConfig.quick()``: the notebook's live run."""
+
+    steps: int = 4000
+    batch_size: int = 32
+    learning_rate: float = 2e-3
+    warmup_steps: int = 100
+    preset: str = "tiny"
+    eval_examples: int = 400        # held-out examples (3 masked facts each)
+    probe_examples: int = 800       # examples the probe is fitted on (disjoint from eval)
+    probe_epochs: int = 300
+    probe_lr: float = 1e-2
+    probe_l2: float = 1e-4
+
+    def __post_init__(self):
+        check_int("steps", self.steps, minimum=0)  # 0: the untrained control
+        for name in ("batch_size", "eval_examples", "probe_examples", "probe_epochs"):
+            check_int(name, getattr(self, name), minimum=1)
+
+    @classmethod
+    def quick(cls) -> "ToyConfig":
+        return cls(steps=2000, learning_rate=5e-3, eval_examples=200, probe_examples=400)
+
+
+def train_arm(world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig(), on_log=None):
+    """A ``tiny`` SpanBertForPreTraining trained on the toy world (CPU; a few seconds per 100 steps)."""
+    if arm not in ARMS:
+        raise ValueError(f"arm must be one of {sorted(ARMS)}, got {arm!r}")
+    tok = world.tokenizer
+    torch.manual_seed(seed)
+    model = SpanBertForPreTraining(SpanBertConfig.preset(
+        cfg.preset, vocab_size=len(tok), pad_token_id=tok.pad_token_id, sbo_weight=ARMS[arm],
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)).train()
+    if cfg.steps == 0:
+        return model
+    schedule = TrainConfig(preset=cfg.preset, steps=cfg.steps, learning_rate=cfg.learning_rate,
+                           warmup_steps=cfg.warmup_steps)
+    optimizer, scheduler = _optimizer(model, schedule, torch.device("cpu"))
+    collator = SpanMaskingCollator(tok, seed=seed, unigram_counts=world.unigram_counts())
+    for step in range(1, cfg.steps + 1):
+        collator.reseed([seed, step])
+        examples = world.examples(cfg.batch_size, seed=[seed, step])   # fresh sentences every step
+        out = model(**collator([{"input_ids": e["input_ids"]} for e in examples]))
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        if on_log is not None and (step % 50 == 0 or step == cfg.steps):
+            on_log({"arm": arm, "step": step, "mlm_loss": out.mlm_loss.item(), "sbo_loss": out.sbo_loss.item()})
+    return model.eval()
+
+
+def masked_facts(world: ToyWorld, examples, seed, people=None) -> dict:
+    """A batch in the collator's format with one fact per sentence masked whole (every token
+    [MASK]), the fact drawn from ``seed``. ``people``: mask only facts about these people (the
+    other sentences keep all their words)."""
+    rng = np.random.default_rng(seed)
+    tok, T = world.tokenizer, 15
+    n, L, S = len(examples), world.max_length, world.sentences_per_example
+    ids = torch.full((n, L), tok.pad_token_id)
+    labels = torch.full((n, L), IGNORE_INDEX)
+    bounds = torch.full((n, S, 2), -1)
+    span_labels = torch.full((n, S, T), IGNORE_INDEX)
+    for b, ex in enumerate(examples):
+        ids[b, :len(ex["input_ids"])] = torch.tensor(ex["input_ids"])
+        picks = [ex["facts"][k * 3 + int(rng.integers(3))] for k in range(S)]  # 3 facts per sentence
+        for k, f in enumerate(f for f in picks if people is None or f.person in people):
+            original = ids[b, f.start:f.end + 1].clone()
+            labels[b, f.start:f.end + 1] = original
+            span_labels[b, k, :f.length] = original
+            bounds[b, k] = torch.tensor([f.start - 1, f.end + 1])
+            ids[b, f.start:f.end + 1] = tok.mask_token_id
+    return {"input_ids": ids, "attention_mask": (ids != tok.pad_token_id).long(), "labels": labels,
+            "span_boundaries": bounds, "span_labels": span_labels}
+
+
+def _by_length(right, lengths) -> dict:
+    table = {}
+    for length in sorted(set(lengths.tolist())):
+        table[int(length)] = float(right[lengths == length].mean())
+    return table
+
+
+@torch.no_grad()
+def measure(model, world: ToyWorld, examples, seed, people=None) -> dict:
+    """MLM and SBO accuracy on whole masked facts, overall and by fact length (tokens), and the
+    boundary features for the probe: ``features`` (N, 2H), ``offsets`` (N,), ``targets`` (N,)."""
+    batch = masked_facts(world, examples, seed, people)
+    out = model(**batch, output_hidden_states=True)
+    target = batch["span_labels"] != IGNORE_INDEX                        # (B, S, T)
+    b, s, i = target.nonzero(as_tuple=True)                              # one row per span token
+    left, right = batch["span_boundaries"][b, s, 0], batch["span_boundaries"][b, s, 1]
+    lengths = (right - left - 1).numpy()
+    # MLM rows come in labels.nonzero() order, which is the same (b, position) order here
+    mlm_right = (out.mlm_logits.argmax(-1) == out.mlm_targets).numpy()
+    mlm_lengths = _lengths_in_label_order(batch)
+    result = {"mlm_acc": float(mlm_right.mean()), "mlm_by_length": _by_length(mlm_right, mlm_lengths)}
+    if model.config.sbo_weight > 0:
+        sbo_right = (out.sbo_logits.argmax(-1) == out.sbo_targets).numpy()
+        result.update(sbo_acc=float(sbo_right.mean()), sbo_by_length=_by_length(sbo_right, lengths))
+    else:
+        result.update(sbo_acc=None, sbo_by_length=None)
+    hidden = out.hidden_states                                           # (B, L, H)
+    result["probe_data"] = (torch.cat([hidden[b, left], hidden[b, right]], -1), i,
+                            batch["span_labels"][b, s, i], lengths)
+    return result
+
+
+def _lengths_in_label_order(batch) -> np.ndarray:
+    """The length of the masked fact that each MLM target (in labels.nonzero() order) belongs to."""
+    lengths = torch.zeros_like(batch["labels"])
+    for b, k in zip(*(batch["span_boundaries"][..., 0] >= 0).nonzero(as_tuple=True)):
+        left, right = batch["span_boundaries"][b, k].tolist()
+        lengths[b, left + 1:right] = right - left - 1
+    return lengths[batch["labels"] != IGNORE_INDEX].numpy()
+
+
+def fit_probe(train, test, cfg: ToyConfig, n_vocab: int, seed: int = 0) -> dict:
+    """Linear softmax probe per offset: features [x_{s-1}; x_{e+1}] -> the span's i-th token.
+    ``train``/``test``: (features, offsets, targets, lengths). Returns accuracy overall and by length."""
+    x, off, y, _ = train
+    mean, std = x.mean(0), x.std(0) + 1e-6                     # standardise with the fit set's statistics
+    n_offsets = int(max(off.max(), test[1].max())) + 1
+    torch.manual_seed(seed)
+    weight = torch.zeros(n_offsets, x.shape[1], n_vocab, requires_grad=True)   # one classifier per offset
+    bias = torch.zeros(n_offsets, n_vocab, requires_grad=True)
+    opt = torch.optim.Adam([weight, bias], lr=cfg.probe_lr)
+
+    def logits_of(feats, offsets):                             # (N, V): each row through its offset's classifier
+        feats, out = (feats - mean) / std, torch.empty(len(feats), n_vocab)
+        for i in range(n_offsets):
+            rows = offsets == i
+            out = out.index_put((rows.nonzero(as_tuple=True)[0],), feats[rows] @ weight[i] + bias[i])
+        return out
+
+    with torch.enable_grad():
+        for _ in range(cfg.probe_epochs):                      # full batch: a few thousand rows
+            loss = F.cross_entropy(logits_of(x, off), y) + cfg.probe_l2 * weight.pow(2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    xt, offt, yt, lengths = test
+    with torch.no_grad():
+        right = (logits_of(xt, offt).argmax(-1) == yt).numpy()
+    return {"probe_acc": float(right.mean()), "probe_by_length": _by_length(right, lengths)}
+
+
+def run_arm(world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig(), on_log=None) -> dict:
+    """Train (``arm="untrained"``: skip training) and score one arm; one row of the results."""
+    trained = arm != "untrained"
+    model = train_arm(world, arm if trained else "mlm+sbo", seed,
+                      cfg if trained else dataclasses.replace(cfg, steps=0), on_log)
+    return score_arm(model, world, arm, seed, cfg)
+
+
+def score_arm(model, world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig()) -> dict:
+    """Held-out accuracies and both probes for a model of ``arm``, with ``seed``'s data streams."""
+    trained = arm != "untrained"
+    heldout = world.examples(cfg.eval_examples, seed=[10_000, seed])          # never trained on
+    probe_set = world.examples(cfg.probe_examples, seed=[20_000, seed])
+    scores = measure(model, world, heldout, [30_000, seed])
+    # Two probes, both fitted on facts about the even-numbered people. Scored on new sentences
+    # about the SAME people, a probe can succeed from states that only say who the sentence is
+    # about (it learns the fact table itself); scored on the odd-numbered people, whom it never
+    # saw, it must read the value's words from the states.
+    even, odd = set(range(0, world.n_people, 2)), set(range(1, world.n_people, 2))
+    fit = measure(model, world, probe_set, [40_000, seed], even)["probe_data"]
+    probe = {name: fit_probe(fit, measure(model, world, heldout, [30_000, seed], people)["probe_data"],
+                             cfg, n_vocab=len(world.vocab), seed=seed)
+             for name, people in (("seen", even), ("new", odd))}
+    return {"arm": arm, "seed": seed, "steps": cfg.steps if trained else 0,
+            "mlm_acc": scores["mlm_acc"] if trained else None,
+            "sbo_acc": scores["sbo_acc"] if trained else None,
+            "probe_acc": probe["seen"]["probe_acc"], "probe_acc_new_people": probe["new"]["probe_acc"],
+            "mlm_by_length": scores["mlm_by_length"] if trained else None,
+            "sbo_by_length": scores["sbo_by_length"] if trained else None,
+            "probe_by_length": probe["seen"]["probe_by_length"]}
+
+
+def run_toy(seeds: int = 3, cfg: ToyConfig = ToyConfig(), world: ToyWorld | None = None,
+            arms=("mlm", "mlm+sbo", "untrained"), echo=print, on_log=None) -> dict:
+    """Every arm for seeds 0..seeds-1; returns {"config", "world", "rows", "summary"}."""
+    check_int("seeds", seeds, minimum=1)
+    world = world or ToyWorld()
+    rows = []
+    for seed in range(seeds):
+        for arm in arms:
+            t0 = time.perf_counter()
+            rows.append({**run_arm(world, arm, seed, cfg, on_log), "seconds": 0.0})
+            r = rows[-1]
+            r["seconds"] = round(time.perf_counter() - t0, 1)   # training + measuring + probes
+            echo(f"seed {seed} {arm:9s} MLM {_fmt(r['mlm_acc'])}  SBO {_fmt(r['sbo_acc'])}  probe: same "
+                 f"people {_fmt(r['probe_acc'])}, new people {_fmt(r['probe_acc_new_people'])}  ({r['seconds']} s)")
+    return {"config": dataclasses.asdict(cfg), "world": {k: getattr(world, k) for k in (
+        "n_people", "n_value_words", "max_value_words", "sentences_per_example", "world_seed")},
+            "rows": rows, "summary": summarise(rows)}
+
+
+def summarise(rows) -> dict:
+    """arm -> metric -> [mean, sd] over seeds (sd: sample standard deviation; 0 for one seed)."""
+    out = {}
+    for arm in dict.fromkeys(r["arm"] for r in rows):
+        mine = [r for r in rows if r["arm"] == arm]
+        out[arm] = {}
+        for metric in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people"):
+            values = [r[metric] for r in mine if r[metric] is not None]
+            if values:
+                out[arm][metric] = [statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0]
+    return out
+
+
+def _fmt(value) -> str:
+    return "  -  " if value is None else f"{value:.3f}"

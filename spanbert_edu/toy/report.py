@@ -1,0 +1,71 @@
+"""The toy-world results as a table and a figure (notebook 08, README, ``figures/toy_world.png``)."""
+from __future__ import annotations
+
+import statistics
+
+LABELS = {"mlm": "MLM only", "mlm+sbo": "MLM + SBO", "untrained": "untrained encoder"}
+
+
+def _mean_sd(values) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def toy_table(result: dict) -> str:
+    """A markdown table: one row per arm, mean ± sd over seeds."""
+    rows = result["rows"]
+    seeds = len({r["seed"] for r in rows})
+    lines = [f"| arm ({seeds} seed{'s' if seeds > 1 else ''}) | span-MLM acc | SBO acc | probe, same people | probe, new people |",
+             "|---|---:|---:|---:|---:|"]
+    for arm in dict.fromkeys(r["arm"] for r in rows):
+        mine = [r for r in rows if r["arm"] == arm]
+        cells = [_mean_sd(r[m] for r in mine) for m in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people")]
+        lines.append(f"| {LABELS.get(arm, arm)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _by_length(rows, key):
+    """length -> (mean, sd) over the rows' ``key`` tables (JSON turns the int keys into str)."""
+    tables = [{int(k): v for k, v in r[key].items()} for r in rows if r.get(key)]
+    lengths = sorted(set().union(*tables)) if tables else []
+    out = {}
+    for n in lengths:
+        values = [t[n] for t in tables if n in t]
+        out[n] = (statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+    return out
+
+
+def plot_toy_world(result: dict):
+    """Left: accuracy by span length (MLM head of each arm, SBO head of the SBO arm).
+    Right: the two probes per arm. Error bars: sd over seeds."""
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    curves = [("mlm", "mlm_by_length", "MLM only: MLM head", "C0", "-"),
+              ("mlm+sbo", "mlm_by_length", "MLM + SBO: MLM head", "C1", "-"),
+              ("mlm+sbo", "sbo_by_length", "MLM + SBO: SBO head", "C1", "--")]
+    for arm, key, label, color, style in curves:
+        table = _by_length([r for r in rows if r["arm"] == arm], key)
+        if table:
+            xs = list(table)
+            left.errorbar(xs, [table[x][0] for x in xs], yerr=[table[x][1] for x in xs], label=label,
+                          color=color, linestyle=style, marker="o", capsize=3)
+    left.set(xlabel="span length (tokens)", ylabel="accuracy on masked facts", ylim=(0, 1),
+             title="Recovering a masked fact (held-out)")
+    left.xaxis.get_major_locator().set_params(integer=True)
+    left.legend(loc="lower left", fontsize=8)
+    arms = list(dict.fromkeys(r["arm"] for r in rows))
+    for k, (metric, label) in enumerate((("probe_acc", "same people"), ("probe_acc_new_people", "new people"))):
+        stats = [[r[metric] for r in rows if r["arm"] == a] for a in arms]
+        right.bar([i + 0.38 * k for i in range(len(arms))], [statistics.mean(s) for s in stats], width=0.36,
+                  yerr=[statistics.stdev(s) if len(s) > 1 else 0 for s in stats], capsize=3, label=label)
+    right.set_xticks([i + 0.19 for i in range(len(arms))], [LABELS.get(a, a) for a in arms])
+    right.set(ylabel="linear probe accuracy", ylim=(0, 1), title="Linear probe on the frozen $[x_{s-1}; x_{e+1}]$")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
