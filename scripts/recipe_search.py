@@ -23,7 +23,8 @@ import torch
 from spanbert_edu.collator import SpanMaskingCollator
 from spanbert_edu.data import load_tokenizer
 from spanbert_edu.evaluate import evaluate
-from spanbert_edu.train import TrainConfig, prepare_examples, pretrain
+from spanbert_edu.data.examples import prepare_examples
+from spanbert_edu.train import TrainConfig, pretrain
 
 BASE = dict(preset="small", corpus="default+python-docs", eval_corpus="default", batch_size=32,
             max_length=128, learning_rate=5e-4, weight_decay=0.01, scheme="span", precision="auto")
@@ -47,8 +48,7 @@ ARMS = {
 
 
 def measure(model, tokenizer) -> dict:
-    cfg = TrainConfig(**{k: BASE[k] for k in ("max_length", "scheme")}, corpus="default")
-    examples = prepare_examples(cfg, tokenizer, "heldout")
+    examples = prepare_examples(tokenizer, "default", "heldout", max_length=BASE["max_length"])
     m = evaluate(model, examples, SpanMaskingCollator(tokenizer, scheme="span"), batch_size=32, seed=1234)
     return {k: m[k] for k in ("mlm_acc", "sbo_acc", "mlm_loss", "sbo_loss", "mlm_targets", "sbo_targets")}
 

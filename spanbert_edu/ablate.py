@@ -28,7 +28,8 @@ from .data import load_corpus, load_tokenizer
 from .heads import IGNORE_INDEX
 from .masking import merge_runs
 from .qa import finetune_and_evaluate, make_cloze_examples
-from .train import TrainConfig, prepare_examples, pretrain
+from .data.examples import prepare_examples
+from .train import TrainConfig, pretrain
 
 # arm -> (table, TrainConfig overrides). Table 6 arms are MLM only on one sequence.
 ARMS = {
@@ -103,8 +104,7 @@ def run_arm(arm: str, seed: int, budget: str, out_dir, echo=print) -> dict:
     result = pretrain(cfg, overwrite=True, progress=False, echo=lambda *a: None)
     model, tokenizer = result["model"].cpu().eval(), load_tokenizer()
     seconds = time.perf_counter() - t0
-    eval_cfg = TrainConfig(**{**spec["train"], "scheme": "span"}, seed=seed)
-    blocks = prepare_examples(eval_cfg, tokenizer, "heldout")[:spec["eval_blocks"]]
+    blocks = prepare_examples(tokenizer, "default", "heldout", max_length=cfg.max_length)[:spec["eval_blocks"]]
     intrinsic = span_accuracy_by_words(model, blocks, tokenizer)
     sbo_acc = result["eval"]["sbo_acc"] if overrides["sbo_weight"] > 0 else None
     train_docs = load_corpus("default", "train")[:spec["qa_train_docs"]]

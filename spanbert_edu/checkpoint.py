@@ -212,3 +212,42 @@ def load_pretrained(directory=None, *, echo=print):
         raise ValueError(f"vocabulary of {directory} has {len(tokenizer)} tokens, the model "
                          f"expects vocab_size={model.config.vocab_size}")
     return model, tokenizer
+
+
+def export_bundle(checkpoint, out, *, half: bool = False, eval_corpus: str = "default",
+                  eval_seed: int = 1234, overwrite: bool = False) -> tuple[Path, dict]:
+    """A training checkpoint as an inference bundle: weights (fp16 with ``half``), vocabulary,
+    config and the run's ``metrics.jsonl``, plus held-out metrics measured on what was written
+    (so fp16 rounding is included) and stored in its config.json. Returns (folder, metrics).
+    The held-out corpus is the caller's choice, never read from the checkpoint's metadata."""
+    import sys
+
+    from .data import load_tokenizer
+    from .evaluate import heldout_metrics
+
+    source, target = Path(checkpoint).resolve(), Path(out).resolve()
+    if not is_checkpoint(source):
+        raise ValueError(f"checkpoint {str(checkpoint)!r} is not a spanbert_edu checkpoint folder "
+                         "(runs/.../checkpoints/step-N)")
+    if target == source or target in source.parents or source in target.parents:
+        raise ValueError(f"out {str(out)!r} is the checkpoint itself, a folder holding it (such as its "
+                         "run folder) or a folder inside it; choose a folder outside the run")
+    meta = read_config(source)
+    tokenizer = load_tokenizer(source / "vocab.txt")
+    target = save_checkpoint(target, load_model(source), tokenizer=tokenizer, step=meta["step"],
+                             train_config=meta["train"], half=half, overwrite=overwrite)
+    run_log = source.parent.parent / "metrics.jsonl"
+    if run_log.exists():  # the run's curves travel with the bundle (figures/, notebooks)
+        shutil.copyfile(run_log, target / "metrics.jsonl")
+    train = meta.get("train") or {}
+    metrics = heldout_metrics(load_model(target).eval(), tokenizer, eval_corpus,
+                              max_length=train.get("max_length", 128), scheme=train.get("scheme", "span"),
+                              seed=eval_seed)
+    metrics.update(eval_seed=eval_seed, eval_corpus=eval_corpus,
+                   python=f"{sys.version_info.major}.{sys.version_info.minor}")  # the corpus depends on it
+    meta = read_config(target)
+    meta["metrics"] = metrics
+    tmp = target / ".config.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2))
+    os.replace(tmp, target / "config.json")
+    return target, metrics

@@ -16,8 +16,6 @@ import argparse
 import json
 import os
 import re
-import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -87,41 +85,10 @@ def _run_pretrain(args):
 
 
 def _run_export(args):
-    from .checkpoint import is_checkpoint, load_model, read_config, save_checkpoint
-    from .data import load_tokenizer
-    from .train import TrainConfig, prepare_examples
+    from .checkpoint import export_bundle
 
-    source, target = Path(args.checkpoint).resolve(), Path(args.out).resolve()
-    if not is_checkpoint(source):
-        raise ValueError(f"checkpoint {args.checkpoint!r} is not a spanbert_edu checkpoint folder "
-                         "(runs/.../checkpoints/step-N)")
-    if target == source or target in source.parents or source in target.parents:
-        raise ValueError(f"out {args.out!r} is the checkpoint itself, a folder holding it (such as its "
-                         "run folder) or a folder inside it; choose a folder outside the run")
-    meta = read_config(source)
-    model = load_model(source)
-    tokenizer = load_tokenizer(source / "vocab.txt")
-    target = save_checkpoint(target, model, tokenizer=tokenizer, step=meta["step"],
-                             train_config=meta["train"], half=args.half, overwrite=args.overwrite)
-    run_log = source.parent.parent / "metrics.jsonl"
-    if run_log.exists():  # the run's curves travel with the bundle (figures/, notebooks)
-        shutil.copyfile(run_log, target / "metrics.jsonl")
-    from .collator import SpanMaskingCollator
-    from .evaluate import evaluate
-
-    model = load_model(target).eval()  # measure what was written (fp16-rounded if --half)
-    # The held-out corpus comes from the command line, never from the checkpoint's metadata.
-    train = meta.get("train") or {}
-    eval_cfg = TrainConfig(corpus=args.eval_corpus, max_length=train.get("max_length", 128),
-                           scheme=train.get("scheme", "span"))
-    examples = prepare_examples(eval_cfg, tokenizer, "heldout")
-    metrics = evaluate(model, examples, SpanMaskingCollator(tokenizer, scheme=eval_cfg.scheme),
-                       batch_size=32, seed=args.eval_seed)
-    metrics.update(eval_seed=args.eval_seed, eval_corpus=args.eval_corpus,
-                   python=f"{sys.version_info.major}.{sys.version_info.minor}")  # the corpus depends on it
-    meta = read_config(target)
-    meta["metrics"] = metrics
-    (target / "config.json").write_text(json.dumps(meta, indent=2))
+    target, metrics = export_bundle(args.checkpoint, args.out, half=args.half, eval_corpus=args.eval_corpus,
+                                    eval_seed=args.eval_seed, overwrite=args.overwrite)
     size = sum(f.stat().st_size for f in target.iterdir()) / 1e6
     print(f"exported {target} ({size:.1f} MB); held-out ({args.eval_corpus}) MLM acc {metrics['mlm_acc']:.4f} "
           f"(top-5 {metrics['mlm_top5']:.4f}), SBO acc {metrics['sbo_acc']:.4f} (top-5 {metrics['sbo_top5']:.4f})")

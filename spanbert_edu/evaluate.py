@@ -91,3 +91,17 @@ def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int |
         "by_position": {"mlm": table(hits["mlm_pos"]), "sbo": table(hits["sbo_pos"])},
         "by_length": {"mlm": table(hits["mlm_len"]), "sbo": table(hits["sbo_len"])},
     }
+
+
+def heldout_metrics(model, tokenizer, corpus: str = "default", *, max_length: int = 128,
+                    scheme: str = "span", seed: int = 1234, batch_size: int = 32) -> dict:
+    """``evaluate`` on EVERY held-out block of ``corpus`` with ``scheme``'s masks from ``seed``: the
+    numbers a bundle records (``spanbert-edu export``) and ``tests/test_bundled.py`` reproduces."""
+    from .collator import SpanMaskingCollator
+    from .data.examples import prepare_examples
+    from .masking.config import LINGUISTIC_MIX
+
+    examples = prepare_examples(tokenizer, corpus, "heldout", max_length=max_length,
+                                linguistic=scheme in LINGUISTIC_MIX)
+    return evaluate(model, examples, SpanMaskingCollator(tokenizer, scheme=scheme),
+                    batch_size=batch_size, seed=seed)

@@ -30,11 +30,10 @@ import torch
 from ._checks import check_choice, check_int, check_real
 from .checkpoint import clean_stale_temporaries, is_checkpoint, latest_checkpoint, load_model, load_training_state, save_checkpoint
 from .collator import SpanMaskingCollator
-from .data import load_corpus, load_tokenizer
-from .data.packing import pack_documents
+from .data import load_tokenizer
+from .data.examples import prepare_examples
 from .evaluate import evaluate
 from .heads import IGNORE_INDEX, SpanBertForPreTraining
-from .masking import make_proposers
 from .masking.config import LINGUISTIC_MIX, SCHEMES
 from .model import SpanBertConfig
 
@@ -162,27 +161,12 @@ def _optimizer(model, cfg: TrainConfig, device):
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
 
 
-def prepare_examples(cfg: TrainConfig, tokenizer, split: str):
-    """Packed examples for ``cfg`` (cached per process for the bundled tokenizer: the ablation
-    runs many arms on the same data). Treat the returned list as read-only."""
-    linguistic = cfg.scheme in LINGUISTIC_MIX
+def examples_for(cfg: TrainConfig, tokenizer, split: str):
+    """``cfg``'s packed examples for ``split`` ("heldout" reads ``eval_corpus`` when it is set)."""
     corpus = cfg.eval_corpus if split == "heldout" and cfg.eval_corpus else cfg.corpus
-    key = (corpus, cfg.hf_config, cfg.docs_path, split, cfg.max_length, linguistic, cfg.pair_objective,
-           cfg.seed if cfg.pair_objective != "none" else 0, len(tokenizer))
-    if key not in _EXAMPLES:
-        docs = load_corpus(corpus, split, hf_config=cfg.hf_config, docs_path=cfg.docs_path)
-        proposers = make_proposers("heuristic") if linguistic else None
-        if cfg.pair_objective != "none":
-            from .data.pairs import pack_pairs
-
-            _EXAMPLES[key] = pack_pairs(docs, tokenizer, cfg.max_length, cfg.pair_objective,
-                                        seed=cfg.seed, proposers=proposers)
-        else:
-            _EXAMPLES[key] = pack_documents(docs, tokenizer, max_length=cfg.max_length, proposers=proposers)
-    return _EXAMPLES[key]
-
-
-_EXAMPLES: dict = {}
+    return prepare_examples(tokenizer, corpus, split, max_length=cfg.max_length,
+                            linguistic=cfg.scheme in LINGUISTIC_MIX, pair_objective=cfg.pair_objective,
+                            seed=cfg.seed, hf_config=cfg.hf_config, docs_path=cfg.docs_path)
 
 
 def _batch_indices(step: int, batch_size: int, n: int, seed: int, cache: dict) -> list[int]:
@@ -269,9 +253,8 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
         out.mkdir(parents=True, exist_ok=True)
 
     tokenizer = load_tokenizer()
-    train_examples = prepare_examples(cfg, tokenizer, "train")
-    eval_examples = prepare_examples(cfg, tokenizer, "heldout")
-    pair = cfg.pair_objective != "none"
+    train_examples = examples_for(cfg, tokenizer, "train")
+    eval_examples = examples_for(cfg, tokenizer, "heldout")
     model_cfg = SpanBertConfig.preset(cfg.preset, **{
         "vocab_size": len(tokenizer), "sbo_weight": cfg.sbo_weight, "pair_objective": cfg.pair_objective,
         "pad_token_id": tokenizer.pad_token_id, **cfg.model_overrides})

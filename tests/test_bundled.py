@@ -6,7 +6,7 @@ import pytest
 from spanbert_edu import SpanMaskingCollator, load_pretrained
 from spanbert_edu.checkpoint import BUNDLED, read_config
 from spanbert_edu.evaluate import evaluate
-from spanbert_edu.train import TrainConfig, prepare_examples
+from spanbert_edu.data.examples import prepare_examples
 
 
 def test_bundle_is_small_and_complete():
@@ -24,9 +24,9 @@ def test_bundle_reproduces_its_heldout_metrics():
     model, tokenizer = load_pretrained()
     meta = read_config(BUNDLED)
     stored = meta["metrics"]
-    cfg = TrainConfig(corpus=stored["eval_corpus"], max_length=meta["train"]["max_length"])
-    metrics = evaluate(model, prepare_examples(cfg, tokenizer, "heldout"),
-                       SpanMaskingCollator(tokenizer, scheme=cfg.scheme), batch_size=32, seed=stored["eval_seed"])
+    examples = prepare_examples(tokenizer, stored["eval_corpus"], "heldout", max_length=meta["train"]["max_length"])
+    metrics = evaluate(model, examples, SpanMaskingCollator(tokenizer, scheme="span"), batch_size=32,
+                       seed=stored["eval_seed"])
     same_python = stored["python"] == f"{sys.version_info.major}.{sys.version_info.minor}"
     tol = 0.002 if same_python else 0.03
     for key in ("mlm_acc", "sbo_acc"):

@@ -58,10 +58,6 @@ class Fact:
     def length(self) -> int:
         return self.end - self.start + 1
 
-    @property
-    def length(self) -> int:
-        return self.end - self.start + 1
-
 
 @dataclass
 class ToyWorld:

@@ -1,0 +1,42 @@
+"""Examples for training and evaluation: a corpus split, tokenised and packed into blocks.
+
+``prepare_examples(tokenizer, corpus, split, ...)`` is the one place that turns a corpus name
+into the list of packed examples the collator takes. Results are kept in an explicit cache
+(``EXAMPLES``, process-wide by default; pass ``cache=None`` to skip it), because the ablation and
+the recipe search run many arms on the same data. Treat a returned list as read-only.
+"""
+from __future__ import annotations
+
+from .corpus import load_corpus
+from .packing import pack_documents
+
+EXAMPLES: dict = {}  # (corpus, split, max_length, ...) -> packed examples
+
+
+def prepare_examples(tokenizer, corpus: str = "default", split: str = "train", *, max_length: int = 128,
+                     linguistic: bool = False, pair_objective: str = "none", seed: int = 0,
+                     hf_config: str | None = None, docs_path: str | None = None, cache: dict | None = EXAMPLES):
+    """Packed examples of ``corpus``'s ``split``.
+
+    ``linguistic``: attach entity/phrase candidate spans (the heuristic proposer) for the
+    linguistic masking schemes. ``pair_objective`` "nsp"/"sop": sentence pairs (seeded by
+    ``seed``) instead of single sequences."""
+    key = (corpus, hf_config, docs_path, split, max_length, linguistic, pair_objective,
+           seed if pair_objective != "none" else 0, len(tokenizer))
+    if cache is not None and key in cache:
+        return cache[key]
+    docs = load_corpus(corpus, split, hf_config=hf_config, docs_path=docs_path)
+    proposers = None
+    if linguistic:
+        from ..masking import make_proposers
+
+        proposers = make_proposers("heuristic")
+    if pair_objective != "none":
+        from .pairs import pack_pairs
+
+        examples = pack_pairs(docs, tokenizer, max_length, pair_objective, seed=seed, proposers=proposers)
+    else:
+        examples = pack_documents(docs, tokenizer, max_length=max_length, proposers=proposers)
+    if cache is not None:
+        cache[key] = examples
+    return examples
