@@ -25,10 +25,10 @@ import torch
 
 from .collator import SpanMaskingCollator
 from .data import load_corpus, load_tokenizer
-from .heads import IGNORE_INDEX
-from .masking import merge_runs
-from .qa import finetune_and_evaluate, make_cloze_examples
 from .data.examples import prepare_examples
+from .heads import IGNORE_INDEX
+from .masking import masked_runs
+from .qa import finetune_and_evaluate, make_cloze_examples
 from .train import TrainConfig, pretrain
 
 # arm -> (table, TrainConfig overrides). Table 6 arms are MLM only on one sequence.
@@ -81,15 +81,10 @@ def span_accuracy_by_words(model, examples, tokenizer, seed: int = 4321, batch_s
         batch = {k: v.to(device) for k, v in collator(chunk).items()}
         out = model(**batch)
         ok = (out.mlm_logits.argmax(-1) == out.mlm_targets).cpu().numpy()
-        masked = (batch["labels"] != IGNORE_INDEX).cpu().numpy()
-        k = 0  # walk the masked tokens in nonzero() order, run by run
-        for b, row in enumerate(masked):
-            words = chunk[b]["word_ids"]
-            for s, e in merge_runs(row):
-                n_words = min(max_words, len(set(words[s:e + 1])))
-                right[n_words] += ok[k:k + e - s + 1].sum()
-                total[n_words] += e - s + 1
-                k += e - s + 1
+        _, _, words = masked_runs((batch["labels"] != IGNORE_INDEX).cpu().numpy(),
+                                  [e["word_ids"] for e in chunk])     # per masked token, nonzero() order
+        np.add.at(right, np.minimum(words, max_words), ok)
+        np.add.at(total, np.minimum(words, max_words), 1)
     return {"mlm_span_acc": float(right.sum() / max(1, total.sum())),
             "by_span_words": {int(n): round(float(right[n] / total[n]), 4) for n in range(1, max_words + 1) if total[n]}}
 

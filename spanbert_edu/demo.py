@@ -18,7 +18,7 @@ import numpy as np
 from .collator import SpanMaskingCollator
 from .data import load_corpus, load_tokenizer
 from .data.packing import pack_documents
-from .masking import SCHEMES, IGNORE_INDEX, make_proposers, merge_runs
+from .masking import IGNORE_INDEX, SCHEMES, make_proposers, masked_runs
 from .spans import expected_span_length, sample_span_lengths
 
 
@@ -50,8 +50,8 @@ def batch_statistics(batch, maskable_counts) -> dict:
     """Budget and span numbers of one collated batch (numpy or torch tensors)."""
     labels = np.asarray(batch["labels"])
     masked = labels != IGNORE_INDEX
-    runs = [merge_runs(row) for row in masked]
-    lengths = [e - s + 1 for row in runs for s, e in row]
+    offsets, run_lengths, _ = masked_runs(masked)
+    lengths = run_lengths[offsets == 0].tolist()  # one entry per run
     n_sbo = int((np.asarray(batch["span_boundaries"])[..., 0] >= 0).sum())
     return {"masked_tokens": int(masked.sum()), "maskable_tokens": int(sum(maskable_counts)),
             "masked_fraction": float(masked.sum() / max(1, sum(maskable_counts))),

@@ -6,22 +6,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import numpy as np
 import torch
 
 from .heads import IGNORE_INDEX
-from .masking import merge_runs
-
-
-def _run_positions(labels: torch.Tensor):
-    """For every masked token (in ``labels.nonzero()`` order): its offset inside its merged run
-    and the run's length in tokens."""
-    offsets, lengths = [], []
-    for row in (labels != IGNORE_INDEX).cpu().numpy():
-        for s, e in merge_runs(row):
-            offsets += range(e - s + 1)
-            lengths += [e - s + 1] * (e - s + 1)
-    return np.array(offsets, dtype=np.int64), np.array(lengths, dtype=np.int64)
+from .masking import masked_runs
 
 
 def _top5_hits(logits, targets) -> int:
@@ -59,7 +47,7 @@ def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int |
         sums["mlm_loss"] += out.mlm_loss.item() * len(mlm_right)
         sums["mlm_n"] += len(mlm_right)
         sums["mlm_right"] += mlm_right.sum()
-        offsets, lengths = _run_positions(batch["labels"])
+        offsets, lengths, _ = masked_runs((batch["labels"] != IGNORE_INDEX).cpu().numpy())
         for key, values in (("mlm_pos", offsets), ("mlm_len", lengths)):
             for v, ok in zip(values, mlm_right):
                 hits[key][int(v)][0] += int(ok)

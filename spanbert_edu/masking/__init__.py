@@ -9,11 +9,11 @@
 from .batched import mask_batch
 from .config import LINGUISTIC_MIX, SCHEMES, MaskingConfig, ReplacementVocab
 from .proposers import make_proposers, propose_token_spans
-from .reference import IGNORE_INDEX, MaskedSequence, mask_sequence, merge_runs
+from .reference import IGNORE_INDEX, MaskedSequence, mask_sequence, masked_runs, merge_runs
 from .words import (continuation_table, maskable_positions, non_maskable_ids,
                     word_starts_from_word_ids, word_starts_from_wordpiece)
 
-__all__ = ["mask_batch", "mask_sequence", "merge_runs", "MaskedSequence", "MaskingConfig",
+__all__ = ["mask_batch", "mask_sequence", "merge_runs", "masked_runs", "MaskedSequence", "MaskingConfig",
            "ReplacementVocab", "SCHEMES", "LINGUISTIC_MIX", "IGNORE_INDEX", "make_proposers",
            "propose_token_spans", "continuation_table", "maskable_positions", "non_maskable_ids",
            "word_starts_from_word_ids", "word_starts_from_wordpiece"]

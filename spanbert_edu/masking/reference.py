@@ -151,6 +151,23 @@ def merge_runs(masked):
     return runs
 
 
+def masked_runs(masked, word_ids=None):
+    """Every masked token of a (B, L) mask, in ``nonzero()`` order: its offset inside its merged
+    run, the run's length in tokens, and the run's length in words (the distinct ``word_ids`` it
+    touches; the token count when ``word_ids`` is None). Three int arrays of the same length."""
+    masked = np.atleast_2d(np.asarray(masked, dtype=bool))
+    offsets, lengths, words = [], [], []
+    for b, row in enumerate(masked):
+        for s, e in merge_runs(row):
+            n = e - s + 1
+            w = n if word_ids is None else len({int(x) for x in word_ids[b][s:e + 1]})
+            offsets += range(n)
+            lengths += [n] * n
+            words += [w] * n
+    as_array = lambda values: np.array(values, dtype=np.int64)
+    return as_array(offsets), as_array(lengths), as_array(words)
+
+
 def _action(u, config):
     return "mask" if u < config.mask_prob else "random" if u < config.mask_prob + config.random_prob else "keep"
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .batched import mask_batch
 from .config import MaskingConfig, ReplacementVocab
-from .reference import IGNORE_INDEX, merge_runs
+from .reference import IGNORE_INDEX, masked_runs
 from .words import maskable_positions, non_maskable_ids, word_starts_from_word_ids
 
 
@@ -30,8 +30,7 @@ def realised_span_lengths(examples, tokenizer, config: MaskingConfig = MaskingCo
     words, tokens = [], []
     for _ in range(draws):
         masked = mask_batch(ids, word_start, maskable, config, vocab, rng)["labels"] != IGNORE_INDEX
-        for b in range(len(examples)):
-            for s, e in merge_runs(masked[b]):
-                tokens.append(e - s + 1)
-                words.append(int(word_start[b, s:e + 1].sum()) + (0 if word_start[b, s] else 1))
+        offsets, lengths, n_words = masked_runs(masked, word_ids)
+        tokens += lengths[offsets == 0].tolist()   # one entry per run: its first token
+        words += n_words[offsets == 0].tolist()
     return {"words": np.array(words), "tokens": np.array(tokens)}
