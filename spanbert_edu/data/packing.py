@@ -88,22 +88,29 @@ def pack_documents(documents, tokenizer, max_length: int = 512, proposers: dict 
     if tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
         raise ValueError("tokenizer must have [CLS] and [SEP] tokens to pack single sequences")
     limit = max_length - 2
-    examples = []
-    for doc in documents:
-        text = doc if isinstance(doc, str) else doc.text
-        sentences = split_sentences(text)
+    return [_make_example(block, tokenizer, proposers)
+            for _, block in sentence_blocks(documents, tokenizer, limit, proposers)]
+
+
+def sentence_blocks(documents, tokenizer, limit: int, proposers: dict | None = None, piece_limit: int | None = None):
+    """Blocks of consecutive whole sentences, at most ``limit`` tokens each, document by document:
+    yields ``(document index, [(ids, words, spans), ...])``. A sentence longer than ``piece_limit``
+    (default ``limit``) is first cut into pieces at word starts. Single sequences and NSP/SOP pairs
+    (:mod:`.pairs`) are both cut from these blocks."""
+    piece_limit = piece_limit or limit
+    for d, doc in enumerate(documents):
+        sentences = split_sentences(doc if isinstance(doc, str) else doc.text)
         if not sentences:
             continue
-        encoded = [p for s in _encode_sentences(sentences, tokenizer, proposers) for p in _pieces(s, limit)]
-        block = []
-        for sentence in encoded:
-            if block and sum(len(s[0]) for s in block) + len(sentence[0]) > limit:
-                examples.append(_make_example(block, tokenizer, proposers))
-                block = []
+        block, size = [], 0
+        for sentence in (p for s in _encode_sentences(sentences, tokenizer, proposers) for p in _pieces(s, piece_limit)):
+            if block and size + len(sentence[0]) > limit:
+                yield d, block
+                block, size = [], 0
             block.append(sentence)
+            size += len(sentence[0])
         if block:
-            examples.append(_make_example(block, tokenizer, proposers))
-    return examples
+            yield d, block
 
 
 def _make_example(block, tokenizer, proposers):

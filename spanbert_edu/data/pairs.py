@@ -13,28 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .packing import _encode_sentences, _pieces, split_sentences
-
-
-def _segments(documents, tokenizer, limit, proposers):
-    """Per document, blocks of whole sentences as lists of (ids, words, spans) sentences."""
-    out = []
-    for d, doc in enumerate(documents):
-        text = doc if isinstance(doc, str) else doc.text
-        sentences = split_sentences(text)
-        if not sentences:
-            continue
-        encoded = [p for s in _encode_sentences(sentences, tokenizer, proposers) for p in _pieces(s, limit // 2)]
-        block, size = [], 0
-        for s in encoded:
-            if block and size + len(s[0]) > limit:
-                out.append((d, block))
-                block, size = [], 0
-            block.append(s)
-            size += len(s[0])
-        if block:
-            out.append((d, block))
-    return out
+from .packing import sentence_blocks
 
 
 def _flatten(sentences, word_offset=0):
@@ -59,7 +38,7 @@ def pack_pairs(documents, tokenizer, max_length: int = 512, objective: str = "ns
         raise ValueError(f"max_length must be >= 8 for two segments, got {max_length}")
     rng = np.random.default_rng(seed)
     limit = max_length - 3  # [CLS] A [SEP] B [SEP]
-    blocks = _segments(documents, tokenizer, limit, proposers)
+    blocks = list(sentence_blocks(documents, tokenizer, limit, proposers, piece_limit=limit // 2))
     examples = []
     for doc_id, block in blocks:
         if len(block) < 2:
