@@ -47,7 +47,7 @@ def sequences(draw):
 def check_invariants(ids, ws, maskable, config, out_ids, labels, bounds):
     masked = labels != IGNORE_INDEX
     n = int(maskable.sum())
-    assert masked.sum() == config.budget_int(n)                     # exactly the budget
+    assert masked.sum() == config.budget(n)                     # exactly the budget
     assert not (masked & ~maskable).any()                            # no special / padding
     assert (labels[masked] == ids[masked]).all()                     # labels are the originals
     assert (out_ids[~masked] == ids[~masked]).all()                  # nothing else changes
@@ -82,7 +82,7 @@ def test_invariants_on_the_bundled_corpus(scheme, heldout_examples, tokenizer, u
 
 def test_budget_is_ceil_of_ratio_times_n():
     config = MaskingConfig()
-    assert [config.budget_int(n) for n in (1, 6, 7, 20, 100, 510)] == [1, 1, 2, 3, 15, 77]
+    assert [config.budget(n) for n in (1, 6, 7, 20, 100, 510)] == [1, 1, 2, 3, 15, 77]
     assert config.budget([20, 510]).tolist() == [3, 77]
 
 

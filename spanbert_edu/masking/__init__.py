@@ -2,6 +2,7 @@
 
 * :mod:`.reference` - one sequence at a time, the algorithm as the authors wrote it (read this);
 * :mod:`.batched` - the same distributions, vectorised over a batch (the collator's engine);
+* :mod:`.schemes` - the one table from a scheme's name to its two selectors;
 * :mod:`.words` - word starts from ``word_ids()`` or the ``##`` rule; which tokens are maskable;
 * :mod:`.config` - :class:`MaskingConfig` and the replacement vocabulary (80/10/10);
 * :mod:`.proposers` - entity / noun-phrase span proposers (heuristic, or spaCy).

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spans import SpanLengthSampler
-from .config import LINGUISTIC_MIX, MaskingConfig, ReplacementVocab
-from .reference import IGNORE_INDEX, select_linguistic
+from .config import MaskingConfig, ReplacementVocab
+from .reference import IGNORE_INDEX
 from .words import normalise_word_starts
 
 
@@ -147,20 +146,7 @@ def mask_batch(input_ids, word_start, maskable, config: MaskingConfig, vocab: Re
     maskable = np.asarray(maskable, dtype=bool)
     word_start = normalise_word_starts(word_start, maskable)
     budget = config.budget(maskable.sum(1))                          # (B,)
-    if config.scheme == "subword":
-        masked = select_subword_batched(maskable, budget, rng)
-    elif config.scheme == "whole_word":
-        masked = select_whole_words_batched(word_start, maskable, budget, rng)
-    elif config.scheme == "span":
-        sampler = SpanLengthSampler(config.geometric_p, config.max_span_length,
-                                    config.min_span_length, config.span_length_mode)
-        masked = select_spans_batched(word_start, maskable, budget, sampler, rng)
-    else:
-        mix = LINGUISTIC_MIX[config.scheme]
-        masked = np.zeros_like(maskable)
-        for b in range(len(input_ids)):
-            if budget[b] > 0:
-                row_candidates = candidates[b] if candidates is not None else {}
-                masked[b] = select_linguistic(word_start[b], maskable[b], budget[b],
-                                              row_candidates, mix, rng)
+    from .schemes import SELECT  # the scheme table imports this module's selectors
+
+    masked = SELECT[config.scheme].batched(config, word_start, maskable, budget, rng, candidates)
     return replace_and_target_batched(input_ids, maskable, masked, config, vocab, rng)

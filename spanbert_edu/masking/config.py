@@ -5,12 +5,12 @@
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._checks import check_choice, check_geometric_p, check_int, check_probability, check_ratio
+from ..spans import SpanLengthSampler
 
 SCHEMES = ("subword", "whole_word", "span", "entity", "phrase", "ernie")
 REPLACEMENTS = ("span", "token")
@@ -63,11 +63,16 @@ class MaskingConfig:
         check_int("max_span_targets", self.max_span_targets, minimum=1)
 
     def budget(self, n_maskable):
-        """ceil(mask_ratio * n), the authors' budget (plain float arithmetic, as theirs)."""
-        return np.ceil(np.asarray(n_maskable) * self.mask_ratio).astype(np.int64)
+        """ceil(mask_ratio * n), the authors' budget (plain float arithmetic, as theirs): an int
+        for an int count, an int64 array for an array of counts (one per row)."""
+        out = np.ceil(np.asarray(n_maskable) * self.mask_ratio).astype(np.int64)
+        return int(out) if out.ndim == 0 else out
 
-    def budget_int(self, n_maskable: int) -> int:
-        return int(math.ceil(n_maskable * self.mask_ratio))
+    @property
+    def sampler(self) -> SpanLengthSampler:
+        """The span-length distribution of these settings (the ``span`` scheme's lengths)."""
+        return SpanLengthSampler(self.geometric_p, self.max_span_length, self.min_span_length,
+                                 self.span_length_mode)
 
 
 class ReplacementVocab:

@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..spans import SpanLengthSampler
-from .config import LINGUISTIC_MIX, MaskingConfig, ReplacementVocab
+from .config import MaskingConfig, ReplacementVocab
 from .words import normalise_word_starts
 
 IGNORE_INDEX = -100  # PyTorch's cross-entropy default: no loss at this position
@@ -211,18 +210,10 @@ def mask_sequence(input_ids, word_start, maskable, config: MaskingConfig, vocab:
     if not isinstance(vocab, ReplacementVocab):
         raise TypeError(f"vocab must be a ReplacementVocab (the [MASK] id and the random-token "
                         f"distribution), got {type(vocab).__name__}")
-    budget = config.budget_int(int(maskable.sum()))
+    budget = config.budget(int(maskable.sum()))
     if budget == 0:
         return replace_and_target(input_ids, maskable, [], config, vocab, rng)
-    if config.scheme == "subword":
-        masked = select_subword(maskable, budget, rng)
-    elif config.scheme == "whole_word":
-        masked = select_whole_words(word_start, maskable, budget, rng)
-    elif config.scheme == "span":
-        sampler = SpanLengthSampler(config.geometric_p, config.max_span_length,
-                                    config.min_span_length, config.span_length_mode)
-        masked = select_geometric_spans(word_start, maskable, budget, sampler, rng)
-    else:
-        masked = select_linguistic(word_start, maskable, budget, candidates or {},
-                                   LINGUISTIC_MIX[config.scheme], rng)
+    from .schemes import SELECT  # the scheme table imports this module's selectors
+
+    masked = SELECT[config.scheme].reference(config, word_start, maskable, budget, rng, candidates)
     return replace_and_target(input_ids, maskable, merge_runs(masked), config, vocab, rng)
