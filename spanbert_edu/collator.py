@@ -25,12 +25,21 @@ import numpy as np
 
 from ._checks import check_choice, check_probability, check_ratio
 from .masking import (MaskingConfig, ReplacementVocab, continuation_table, mask_batch, non_maskable_ids,
-                      maskable_positions, propose_token_spans, word_starts_from_word_ids)
+                      maskable_positions, propose_token_spans, word_starts_from_word_ids,
+                      word_starts_from_wordpiece)
 from .masking.config import LINGUISTIC_MIX
 from .spans import as_rng
 
 _LINGUISTIC_KEYS = {"entity": ("entity_spans", "candidate_spans"),
                     "phrase": ("phrase_spans", "candidate_spans")}
+
+
+def _stream_owner():
+    """(process id, DataLoader worker id or None): who a random stream belongs to."""
+    import torch.utils.data
+
+    info = torch.utils.data.get_worker_info()
+    return os.getpid(), None if info is None else info.id
 
 
 class SpanMaskingCollator:
@@ -121,26 +130,18 @@ class SpanMaskingCollator:
     @property
     def rng(self) -> np.random.Generator:
         """This process' generator: DataLoader workers (forked copies) each get their own."""
-        import torch.utils.data
-
-        info = torch.utils.data.get_worker_info()
-        owner = (os.getpid(), None if info is None else info.id)
+        owner = _stream_owner()
         if self._rng is None or owner != self._rng_owner:
-            if self.seed is None or info is None:
-                self._rng = as_rng(self.seed)
-            else:
-                self._rng = np.random.default_rng([self.seed, info.id + 1])
+            worker = owner[1]
+            self._rng = (as_rng(self.seed) if self.seed is None or worker is None
+                         else np.random.default_rng([self.seed, worker + 1]))
             self._rng_owner = owner
         return self._rng
 
     def reseed(self, seed) -> None:
         """Restart this process' masking stream from ``seed`` (an int or a list of ints).
         Training reseeds with ``[seed, step]`` so that a resumed run masks exactly as before."""
-        self._rng = np.random.default_rng(seed)
-        import torch.utils.data
-
-        info = torch.utils.data.get_worker_info()
-        self._rng_owner = (os.getpid(), None if info is None else info.id)
+        self._rng, self._rng_owner = np.random.default_rng(seed), _stream_owner()
 
     # ------------------------------------------------------------------ padding
     def _as_dicts(self, examples):
@@ -166,35 +167,30 @@ class SpanMaskingCollator:
                                      f"has length {len(ids)}; they must match")
         return examples
 
-    def _stack(self, examples, key, L, fill):
-        """Pad ``example[key]`` of every example into a (B, L) int64 array; None -> -1."""
-        seqs = [e[key] for e in examples]
-        first = next((x[0] for x in seqs if len(x)), 0)
-        if all(len(x) == L for x in seqs) and isinstance(first, (numbers.Integral, np.integer)):
+    @staticmethod
+    def _pad_rows(rows, L, fill, key):
+        """1-D int sequences (one per example) padded with ``fill`` into a (B, L) int64 array.
+        Anything else is a TypeError naming ``examples[b][key]``."""
+        first = next((x[0] for x in rows if len(x)), 0)
+        if all(len(x) == L for x in rows) and isinstance(first, (numbers.Integral, np.integer)):
             try:  # one conversion for the whole batch when lengths agree (the common case)
-                arr = np.asarray(seqs, dtype=np.int64)
+                return np.asarray(rows, dtype=np.int64)
             except (TypeError, ValueError):
-                arr = np.asarray(seqs, dtype=object)
-        elif all(len(x) == L for x in seqs):
-            arr = np.asarray(seqs)
-        else:
-            arr = np.full((len(seqs), L), fill, dtype=object if key == "word_ids" else np.int64)
-            for b, x in enumerate(seqs):
-                arr[b, :len(x)] = np.asarray(x, dtype=arr.dtype) if len(x) else []
-        if arr.dtype == object and key == "word_ids":
-            arr = np.array([[-1 if w is None else w for w in row] for row in arr.tolist()])
-        if arr.ndim != 2 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-            bad = next((i for i, x in enumerate(seqs) if np.asarray(x).ndim != 1
-                        or not np.issubdtype(np.asarray(x).dtype, np.integer)), 0)
-            raise TypeError(f"examples[{bad}][{key!r}] must be a 1-D sequence of ints, got {seqs[bad]!r:.80}")
-        return arr.astype(np.int64, copy=False)
+                pass  # a bad element somewhere: find it below
+        out = np.full((len(rows), L), fill, dtype=np.int64)
+        for b, x in enumerate(rows):
+            row = np.asarray(x)
+            if row.ndim != 1 or (row.size and not np.issubdtype(row.dtype, np.integer)):
+                raise TypeError(f"examples[{b}][{key!r}] must be a 1-D sequence of ints, got {x!r:.80}")
+            out[b, :len(row)] = row
+        return out
 
     def _pad(self, examples):
         """(input_ids, attention_mask, word_start) as (B, L) arrays."""
         L = max(len(e["input_ids"]) for e in examples)
         if self.pad_to_multiple_of:
             L = -(-L // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        input_ids = self._stack(examples, "input_ids", L, self.tokenizer.pad_token_id)
+        input_ids = self._pad_rows([e["input_ids"] for e in examples], L, self.tokenizer.pad_token_id, "input_ids")
         outside = (input_ids < 0) | (input_ids >= len(self.tokenizer))
         if outside.any():
             b, t = map(int, np.argwhere(outside)[0])
@@ -203,17 +199,18 @@ class SpanMaskingCollator:
         lengths = np.array([len(e["input_ids"]) for e in examples])
         real = np.arange(L)[None, :] < lengths[:, None]
         if all("attention_mask" in e for e in examples):
-            attention = self._stack(examples, "attention_mask", L, 0) * real
+            attention = self._pad_rows([e["attention_mask"] for e in examples], L, 0, "attention_mask") * real
         else:
             attention = real.astype(np.int64)
         # word starts: from word_ids where an example has them, else WordPiece's ## rule
-        word_start = ~self.continuation[np.clip(input_ids, 0, len(self.continuation) - 1)]
+        word_start = word_starts_from_wordpiece(np.clip(input_ids, 0, len(self.continuation) - 1), self.continuation)
         has_words = [b for b, e in enumerate(examples)
                      if e.get("word_ids") is not None and len(e["word_ids"]) == lengths[b]]
         if has_words:
-            sub = [examples[b] for b in has_words]
-            word_ids = self._stack(sub, "word_ids", L, -1)
-            word_start[has_words] = word_starts_from_word_ids(word_ids)
+            rows = [examples[b]["word_ids"] for b in has_words]
+            rows = [[-1 if w is None else w for w in x] if isinstance(x, list) and None in x else x
+                    for x in rows]  # a tokenizer's word_ids() marks special tokens with None
+            word_start[has_words] = word_starts_from_word_ids(self._pad_rows(rows, L, -1, "word_ids"))
         return input_ids, attention, word_start
 
     def _candidates(self, examples, input_ids, word_start, maskable):
@@ -240,7 +237,7 @@ class SpanMaskingCollator:
         if any(e.get("special_tokens_mask") is not None for e in examples):
             flagged = [e["special_tokens_mask"] if e.get("special_tokens_mask") is not None
                        else [0] * len(e["input_ids"]) for e in examples]
-            maskable &= self._stack([{"m": m} for m in flagged], "m", input_ids.shape[1], 0) == 0
+            maskable &= self._pad_rows(flagged, input_ids.shape[1], 0, "special_tokens_mask") == 0
         candidates = None
         if self.config.scheme in LINGUISTIC_MIX:
             candidates = self._candidates(examples, input_ids, word_start, maskable)
@@ -251,7 +248,8 @@ class SpanMaskingCollator:
             if all(key in e for e in examples):
                 batch[key] = np.asarray([int(e[key]) for e in examples], dtype=np.int64)
         if all("token_type_ids" in e for e in examples):
-            batch["token_type_ids"] = self._stack(examples, "token_type_ids", input_ids.shape[1], 0)
+            batch["token_type_ids"] = self._pad_rows([e["token_type_ids"] for e in examples],
+                                                     input_ids.shape[1], 0, "token_type_ids")
         if self.return_span_targets:
             batch["span_boundaries"] = masked["span_boundaries"]
             batch["span_labels"] = masked["span_labels"]

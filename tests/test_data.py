@@ -144,3 +144,18 @@ def test_spacy_proposer_with_a_local_stand_in():
 
 def test_count_unigrams():
     assert count_unigrams([[1, 2, 2], [2, 4]], 6).tolist() == [0, 1, 3, 0, 1, 0]
+
+
+def test_committed_unigram_counts_match_the_corpus():
+    """assets/unigram_counts.npy was computed on Python 3.11: equal there; on another Python
+    (another standard library, so a slightly different corpus) still nearly the same."""
+    import sys
+
+    from spanbert_edu.data.tokenizer import bundled_unigram_counts, count_bundled_unigrams
+
+    stored, fresh = bundled_unigram_counts(), count_bundled_unigrams()
+    assert stored.shape == fresh.shape == (8192,)
+    if sys.version_info[:2] == (3, 11):
+        assert (stored == fresh).all()
+    else:
+        assert np.corrcoef(stored, fresh)[0, 1] > 0.99

@@ -15,6 +15,7 @@ import numpy as np
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 VOCAB_FILE = ASSETS / "vocab.txt"
+UNIGRAM_FILE = ASSETS / "unigram_counts.npy"  # computed on Python 3.11
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # [PAD] = 0, as in BERT
 
 
@@ -72,15 +73,24 @@ def count_unigrams(sequences, vocab_size: int) -> np.ndarray:
     return counts
 
 
-@functools.lru_cache(maxsize=1)
-def bundled_unigram_counts() -> np.ndarray:
-    """Unigram counts of the bundled tokenizer over the default corpus' training split."""
+def count_bundled_unigrams() -> np.ndarray:
+    """Unigram counts of the bundled tokenizer over the default corpus' training split, computed
+    (a few seconds: it tokenises the whole corpus). The result depends on the Python version,
+    whose standard library IS the corpus; ``bundled_unigram_counts`` reads the committed copy."""
     from .corpus import load_corpus
 
     tok = load_tokenizer()
     texts = [d.text for d in load_corpus("default", split="train")]
     encodings = tok.backend_tokenizer.encode_batch(texts, add_special_tokens=False)
     return count_unigrams((e.ids for e in encodings), len(tok))
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_unigram_counts() -> np.ndarray:
+    """The committed unigram counts (``assets/unigram_counts.npy``, written with the vocabulary
+    by ``scripts/train_tokenizer.py``): the same random-replacement distribution on every Python,
+    and no corpus to tokenise when a collator is built."""
+    return np.load(UNIGRAM_FILE)
 
 
 def is_bundled_tokenizer(tokenizer) -> bool:
