@@ -1,4 +1,5 @@
 """Corpus loaders, the committed tokenizer, and packing into single sequences."""
+import numpy as np
 import pytest
 
 from spanbert_edu import load_corpus, load_tokenizer, pack_documents
