@@ -21,31 +21,24 @@ from pathlib import Path
 
 
 def _pretrain_parser(sub):
+    """``pretrain``'s flags, built from ``TrainConfig``'s fields (their defaults, help and choices)."""
+    import dataclasses
+
+    from .train import TrainConfig
+
     p = sub.add_parser("pretrain", help="pretrain a model (the main job)")
-    p.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
-    p.add_argument("--corpus", default="default", help="'default', a folder of .txt files, or hf:<dataset>")
-    p.add_argument("--hf-config", default=None, help="config name of a Hugging Face dataset")
-    p.add_argument("--eval-corpus", default=None, help="evaluate on this corpus's held-out split "
-                   "(default: --corpus's own), e.g. 'default' when training on 'default+python-docs'")
-    p.add_argument("--docs-path", default=None, help="folder of CPython .rst sources for 'python-docs' "
-                   "(default: Debian's python3.X-doc)")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--batch-size", type=int, default=16, help="global batch (split across ranks)")
-    p.add_argument("--max-length", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=int, default=30)
-    p.add_argument("--weight-decay", type=float, default=0.01)
-    p.add_argument("--scheme", default="span", choices=["subword", "whole_word", "span", "entity", "phrase", "ernie"])
-    p.add_argument("--sbo-weight", type=float, default=1.0, help="0 trains MLM only")
-    p.add_argument("--pair-objective", default="none", choices=["none", "nsp", "sop"])
-    p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--save-every", type=int, default=100)
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (opt-in)")
-    p.add_argument("--out", default="runs/pretrain")
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "model_overrides":
+            continue
+        help_text, choices = f.metadata.get("help"), f.metadata.get("choices")
+        flag = _FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
+        if f.type == "bool":
+            p.add_argument(flag, dest=f.name, action="store_true", help=help_text)
+            continue
+        kind = {"int": int, "float": float}.get(f.type, str)
+        if f.default is not None and not choices:
+            help_text += " (default: %(default)s)"
+        p.add_argument(flag, dest=f.name, type=kind, default=f.default, choices=choices, help=help_text)
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     p.add_argument("--overwrite", action="store_true",
                    help="--out holds an earlier run: delete its checkpoints and log and start afresh")
@@ -54,19 +47,15 @@ def _pretrain_parser(sub):
 
 
 def _run_pretrain(args):
+    import dataclasses
+
     from .train import TrainConfig, pretrain
 
     overrides = {}
     if args.dropout is not None:
         overrides = {"hidden_dropout_prob": args.dropout, "attention_probs_dropout_prob": args.dropout}
-    cfg = TrainConfig(preset=args.preset, corpus=args.corpus, hf_config=args.hf_config,
-                      eval_corpus=args.eval_corpus, docs_path=args.docs_path, steps=args.steps,
-                      batch_size=args.batch_size, max_length=args.max_length, learning_rate=args.lr,
-                      warmup_steps=args.warmup, weight_decay=args.weight_decay, scheme=args.scheme,
-                      sbo_weight=args.sbo_weight, pair_objective=args.pair_objective,
-                      eval_every=args.eval_every, save_every=args.save_every, log_every=args.log_every,
-                      seed=args.seed, device=args.device, precision=args.precision, compile=args.compile,
-                      out_dir=args.out, model_overrides=overrides)
+    fields = [f.name for f in dataclasses.fields(TrainConfig) if f.name != "model_overrides"]
+    cfg = TrainConfig(**{name: getattr(args, name) for name in fields}, model_overrides=overrides)
     t0 = time.perf_counter()
     result = pretrain(cfg, resume=args.resume, overwrite=args.overwrite)
     if result["checkpoint"] is None:  # not rank 0
@@ -80,7 +69,7 @@ def _run_pretrain(args):
         from .plots import save_loss_curves
 
         print_heldout_predictions(result["model"], n_sentences=3, seed=args.seed)
-        figure = save_loss_curves(Path(args.out) / "metrics.jsonl", Path(args.out) / "loss_curve.png")
+        figure = save_loss_curves(Path(args.out_dir) / "metrics.jsonl", Path(args.out_dir) / "loss_curve.png")
         print(f"loss curves: {figure}")
 
 

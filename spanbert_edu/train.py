@@ -38,34 +38,48 @@ from .masking.config import LINGUISTIC_MIX, SCHEMES
 from .model import SpanBertConfig
 
 
+def _opt(default, help: str = "", choices=None):
+    """A field with its command-line help (and choices): ``spanbert-edu pretrain`` builds its
+    flags from these fields, so a default or a help text is written only here."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclass
 class TrainConfig:
-    preset: str = "tiny"
-    corpus: str = "default"            # "default", "python-docs", a folder of .txt, "hf:<dataset>"; "a+b" mixes
-    hf_config: str | None = None
-    eval_corpus: str | None = None     # whose held-out split to evaluate on (None: corpus's own)
-    docs_path: str | None = None       # the CPython docs sources for "python-docs" (None: installed)
-    max_length: int = 128
-    batch_size: int = 16               # the GLOBAL batch (split across data-parallel ranks)
-    steps: int = 300
-    learning_rate: float = 1e-3
-    warmup_steps: int = 30
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    scheme: str = "span"
-    sbo_weight: float = 1.0
-    pair_objective: str = "none"       # "none", "nsp" or "sop"
-    log_every: int = 10
-    eval_every: int = 100
-    eval_batches: int = 8
-    save_every: int = 100
-    keep_checkpoints: int = 2
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"            # "auto": bf16 autocast on CUDA or a bf16-capable CPU; "fp32", "bf16"
-    compile: bool = False
-    out_dir: str = "runs/pretrain"
-    model_overrides: dict = field(default_factory=dict)
+    """Everything a pretraining run depends on; each field is also a ``pretrain`` flag
+    (``learning_rate`` is ``--lr``, ``warmup_steps`` ``--warmup``, ``out_dir`` ``--out``)."""
+
+    preset: str = _opt("tiny", "model size", tuple(SpanBertConfig.PRESETS))
+    corpus: str = _opt("default", "'default', 'python-docs', a folder of .txt files, or hf:<dataset>; "
+                       "'a+b' mixes corpora")
+    hf_config: str | None = _opt(None, "config name of a Hugging Face dataset")
+    eval_corpus: str | None = _opt(None, "evaluate on this corpus's held-out split (default: --corpus's "
+                                   "own), e.g. 'default' when training on 'default+python-docs'")
+    docs_path: str | None = _opt(None, "folder of CPython .rst sources for 'python-docs' "
+                                 "(default: Debian's python3.X-doc)")
+    max_length: int = _opt(128, "tokens per block, [CLS] and [SEP] included")
+    batch_size: int = _opt(16, "global batch (split across data-parallel ranks)")
+    steps: int = _opt(300, "optimizer steps")
+    learning_rate: float = _opt(1e-3, "peak learning rate (linear warmup, then linear decay to 0)")
+    warmup_steps: int = _opt(30, "warmup steps")
+    weight_decay: float = _opt(0.01, "AdamW weight decay (none on biases and LayerNorm)")
+    max_grad_norm: float = _opt(1.0, "gradient clipping norm (inf: no clipping)")
+    scheme: str = _opt("span", "masking scheme", SCHEMES)
+    sbo_weight: float = _opt(1.0, "weight of the SBO loss; 0 trains MLM only")
+    pair_objective: str = _opt("none", "two segments with NSP or SOP instead of one sequence",
+                               ("none", "nsp", "sop"))
+    log_every: int = _opt(10, "steps between training-log rows")
+    eval_every: int = _opt(100, "steps between held-out evaluations")
+    eval_batches: int = _opt(8, "held-out batches per evaluation")
+    save_every: int = _opt(100, "steps between checkpoints")
+    keep_checkpoints: int = _opt(2, "checkpoints kept (older ones are deleted)")
+    seed: int = _opt(0, "seed of the weights, the data order, the masks and dropout")
+    device: str = _opt("auto", "'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'")
+    precision: str = _opt("auto", "'auto': bf16 autocast on CUDA or a bf16-capable CPU, else fp32",
+                          ("auto", "fp32", "bf16"))
+    compile: bool = _opt(False, "torch.compile the model (opt-in)")
+    out_dir: str = _opt("runs/pretrain", "run folder: checkpoints and metrics.jsonl")
+    model_overrides: dict = field(default_factory=dict)  # SpanBertConfig fields (the CLI: --dropout)
 
     def __post_init__(self):
         for name in ("max_length", "batch_size", "steps", "log_every", "eval_every", "save_every",
