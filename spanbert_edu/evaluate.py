@@ -20,6 +20,16 @@ def _top5_hits(logits, targets) -> int:
     return int((top == targets[:, None]).any(-1).sum())
 
 
+def _tally(sums, head: str, logits, targets, mean_loss):
+    """Add one batch of ``head`` ("mlm" or "sbo") to the running sums; returns hit or miss per target."""
+    right = (logits.argmax(-1) == targets).cpu().numpy()
+    sums[f"{head}_top5"] += _top5_hits(logits, targets)
+    sums[f"{head}_loss"] += mean_loss.item() * len(right)
+    sums[f"{head}_n"] += len(right)
+    sums[f"{head}_right"] += right.sum()
+    return right
+
+
 @torch.no_grad()
 def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int | None = None,
              seed: int = 1234, device="cpu") -> dict:
@@ -42,22 +52,14 @@ def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int |
         batch = {k: v.to(device) for k, v in batch.items()}
         out = model(**batch)
         n_batches += 1
-        mlm_right = (out.mlm_logits.argmax(-1) == out.mlm_targets).cpu().numpy()
-        sums["mlm_top5"] += _top5_hits(out.mlm_logits, out.mlm_targets)
-        sums["mlm_loss"] += out.mlm_loss.item() * len(mlm_right)
-        sums["mlm_n"] += len(mlm_right)
-        sums["mlm_right"] += mlm_right.sum()
+        mlm_right = _tally(sums, "mlm", out.mlm_logits, out.mlm_targets, out.mlm_loss)
         offsets, lengths, _ = masked_runs((batch["labels"] != IGNORE_INDEX).cpu().numpy())
         for key, values in (("mlm_pos", offsets), ("mlm_len", lengths)):
             for v, ok in zip(values, mlm_right):
                 hits[key][int(v)][0] += int(ok)
                 hits[key][int(v)][1] += 1
         if out.sbo_logits is not None and len(out.sbo_targets):
-            sbo_right = (out.sbo_logits.argmax(-1) == out.sbo_targets).cpu().numpy()
-            sums["sbo_top5"] += _top5_hits(out.sbo_logits, out.sbo_targets)
-            sums["sbo_loss"] += out.sbo_loss.item() * len(sbo_right)
-            sums["sbo_n"] += len(sbo_right)
-            sums["sbo_right"] += sbo_right.sum()
+            sbo_right = _tally(sums, "sbo", out.sbo_logits, out.sbo_targets, out.sbo_loss)
             target = batch["span_labels"] != IGNORE_INDEX
             b, s, i = target.nonzero(as_tuple=True)
             bounds = batch["span_boundaries"][b, s]
