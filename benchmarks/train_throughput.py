@@ -130,7 +130,7 @@ def main():
 
 
 def cpu_bf16():
-    from spanbert_edu.train import cpu_supports_bf16
+    from spanbert_edu.devices import cpu_supports_bf16
 
     return cpu_supports_bf16()
 

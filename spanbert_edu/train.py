@@ -32,6 +32,8 @@ from .checkpoint import clean_stale_temporaries, is_checkpoint, latest_checkpoin
 from .collator import SpanMaskingCollator
 from .data import load_tokenizer
 from .data.examples import prepare_examples
+from .devices import _distributed, resolve_device, resolve_precision
+from .runlog import append_jsonl, truncate_log
 from .evaluate import evaluate
 from .heads import IGNORE_INDEX, SpanBertForPreTraining
 from .masking.config import LINGUISTIC_MIX, SCHEMES
@@ -116,53 +118,6 @@ RESUME_MAY_CHANGE = {"log_every", "eval_every", "eval_batches", "save_every", "k
                      "device", "precision", "compile", "out_dir", "docs_path"}
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """"auto" -> CUDA when present, else the CPU; otherwise a device torch knows and can use."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r} ({err})") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but no CUDA GPU is available here; use 'auto' or 'cpu'")
-    return resolved
-
-
-def cpu_supports_bf16() -> bool:
-    """True when this CPU has native bf16 arithmetic (AVX512_BF16 or AMX-BF16), as torch's own
-    CPU feature detection reports it. Without it, bf16 autocast on a CPU is emulated and slower."""
-    caps = getattr(torch.cpu, "get_capabilities", None)  # torch >= 2.5
-    if caps is not None:
-        found = caps()
-        return bool(found.get("avx512_bf16") or found.get("amx_bf16"))
-    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    return bool(probe is not None and probe())
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``"auto"`` -> ``"bf16"`` on a CUDA GPU or a CPU with native bf16, else ``"fp32"``.
-
-    bf16 means ``torch.autocast`` for the forward pass: weights, optimizer state and checkpoints
-    stay fp32, and the losses (cross-entropy over the vocabulary, with its softmax) are computed
-    in fp32 (see ``heads._mean_ce``); autocast also keeps LayerNorm in fp32."""
-    check_choice("precision", precision, ("auto", "fp32", "bf16"))
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if device.type == "cpu" and cpu_supports_bf16() else "fp32"
-
-
-def _distributed():
-    """(rank, world_size), initialising torch.distributed under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not torch.distributed.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        torch.distributed.init_process_group(backend)
-    return (torch.distributed.get_rank() if world > 1 else 0), world
-
-
 def _optimizer(model, cfg: TrainConfig, device):
     decay, no_decay = [], []
     for name, p in model.named_parameters():
@@ -216,32 +171,6 @@ def _check_finite_weights(model, step: int, cfg: TrainConfig) -> None:
                                  f"{', ...' if len(bad) > 3 else ''}); nothing was saved for this step. "
                                  f"Check learning_rate ({cfg.learning_rate}) and weight_decay "
                                  f"({cfg.weight_decay})")
-
-
-def _append_jsonl(path: Path, row: dict, on_log=None) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(row) + "\n")
-    if on_log is not None:
-        on_log(row)
-
-
-def _truncate_log(path: Path, step: int) -> None:
-    """Drop rows an interrupted run wrote after the checkpoint it is resumed from."""
-    if not path.exists():
-        return
-    lines, rows = path.read_text().splitlines(), []
-    for k, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if k == len(lines) - 1:
-                continue  # a line torn by the interruption: drop it
-            raise ValueError(f"{path} line {k + 1} is not JSON: {line[:60]!r}") from None
-        if row.get("step", 0) <= step:
-            rows.append(line)
-    path.write_text("".join(r + "\n" for r in rows))
 
 
 def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwrite: bool = False,
@@ -305,7 +234,7 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
         load_training_state(latest, optimizer, scheduler)
         start_step = json.loads((latest / "config.json").read_text())["step"]
         if rank == 0:
-            _truncate_log(log_path, start_step)
+            truncate_log(log_path, start_step)
             echo(f"resuming from {latest} (step {start_step})")
     elif rank == 0 and log_path.exists():
         log_path.unlink()  # a fresh run starts a fresh log
@@ -367,7 +296,7 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
                    "sbo_acc": ((output.sbo_logits.argmax(-1) == output.sbo_targets).float().mean().item()
                                if output.sbo_logits is not None and len(output.sbo_targets) else None),
                    "tokens_per_s": tokens_since / (now - t_last)}
-            _append_jsonl(log_path, row, on_log)
+            append_jsonl(log_path, row, on_log)
             t_last, tokens_since = now, 0
             if bar is not None:
                 bar.set_postfix(loss=f"{row['loss']:.3f}", mlm_acc=f"{row['mlm_acc']:.2f}")
@@ -375,7 +304,7 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
             result_eval = evaluate(model, eval_examples, eval_collator, batch_size=shard,
                                    max_batches=cfg.eval_batches, seed=cfg.seed + 1, device=device)
             heldout_loss = result_eval["mlm_loss"] + cfg.sbo_weight * (result_eval["sbo_loss"] or 0.0)
-            _append_jsonl(log_path, {"step": step, "split": "heldout", "loss": heldout_loss,
+            append_jsonl(log_path, {"step": step, "split": "heldout", "loss": heldout_loss,
                                      **{k: v for k, v in result_eval.items() if not k.startswith("by_")}},
                           on_log)
         if rank == 0 and (step % cfg.save_every == 0 or step == cfg.steps):

@@ -158,7 +158,7 @@ def test_bad_training_arguments_name_the_argument(name, value, error):
 
 @pytest.mark.parametrize("device", ["gpu7", "cuda:0" if not torch.cuda.is_available() else "nonsense"])
 def test_bad_devices_are_refused_clearly(device, tmp_path):
-    from spanbert_edu.train import resolve_device
+    from spanbert_edu.devices import resolve_device
 
     with pytest.raises(ValueError, match="device"):
         resolve_device(device)

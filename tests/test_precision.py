@@ -3,18 +3,19 @@ short run learns as well under bf16 as under fp32."""
 import pytest
 import torch
 
-import spanbert_edu.train as train_module
+import spanbert_edu.devices as devices_module
 from spanbert_edu import SpanBertConfig, SpanBertForPreTraining, SpanMaskingCollator, load_corpus, load_tokenizer
 from spanbert_edu.data.packing import pack_documents
-from spanbert_edu.train import cpu_supports_bf16, pretrain, resolve_precision
+from spanbert_edu.devices import cpu_supports_bf16, resolve_precision
+from spanbert_edu.train import pretrain
 
 
 def test_auto_follows_the_cpu_capability(monkeypatch):
     cpu = torch.device("cpu")
     assert resolve_precision("auto", cpu) == ("bf16" if cpu_supports_bf16() else "fp32")
-    monkeypatch.setattr(train_module, "cpu_supports_bf16", lambda: False)
+    monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: False)
     assert resolve_precision("auto", cpu) == "fp32"
-    monkeypatch.setattr(train_module, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
     assert resolve_precision("auto", cpu) == "bf16"
     assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
     with pytest.raises(ValueError, match="precision"):

@@ -57,18 +57,18 @@ def test_same_seed_same_weights(full_run, tmp_path):
 
 
 def test_interrupted_run_resumes_exactly(full_run, tmp_path, monkeypatch):
-    real_append = train_module._append_jsonl
+    real_append = train_module.append_jsonl
 
     def crash_at_step_6(path, row, on_log=None):
         if row["step"] == 6:
             raise KeyboardInterrupt("simulated crash")
         real_append(path, row, on_log)
 
-    monkeypatch.setattr(train_module, "_append_jsonl", crash_at_step_6)
+    monkeypatch.setattr(train_module, "append_jsonl", crash_at_step_6)
     with pytest.raises(KeyboardInterrupt):
         pretrain(out_dir=str(tmp_path), **QUICK)
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step-000004"]
-    monkeypatch.setattr(train_module, "_append_jsonl", real_append)
+    monkeypatch.setattr(train_module, "append_jsonl", real_append)
     pretrain(out_dir=str(tmp_path), resume=True, **QUICK)
     a, b = weights(full_run), weights(tmp_path)
     assert all(torch.equal(a[k], b[k]) for k in a)              # bit for bit
