@@ -118,7 +118,9 @@ RESUME_MAY_CHANGE = {"log_every", "eval_every", "eval_batches", "save_every", "k
                      "device", "precision", "compile", "out_dir", "docs_path"}
 
 
-def _optimizer(model, cfg: TrainConfig, device):
+def make_optimizer(model, cfg: TrainConfig, device):
+    """AdamW (no weight decay on biases and LayerNorm; fused on CUDA) and the schedule: linear
+    warmup over ``cfg.warmup_steps``, then linear decay to 0 at ``cfg.steps``."""
     decay, no_decay = [], []
     for name, p in model.named_parameters():
         (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
@@ -229,7 +231,7 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
     torch.manual_seed(cfg.seed)
     model = load_model(latest, expected_config=model_cfg) if latest else SpanBertForPreTraining(model_cfg)
     model.to(device).train()
-    optimizer, scheduler = _optimizer(model, cfg, device)
+    optimizer, scheduler = make_optimizer(model, cfg, device)
     if latest:
         load_training_state(latest, optimizer, scheduler)
         start_step = json.loads((latest / "config.json").read_text())["step"]

@@ -31,7 +31,7 @@ from .._checks import check_int
 from ..collator import SpanMaskingCollator
 from ..heads import IGNORE_INDEX, SpanBertForPreTraining
 from ..model import SpanBertConfig
-from ..train import TrainConfig, _optimizer
+from ..train import TrainConfig, make_optimizer
 from .world import ToyWorld
 
 ARMS = {"mlm": 0.0, "mlm+sbo": 1.0}  # arm -> sbo_weight
@@ -75,7 +75,7 @@ def train_arm(world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig()
         return model
     schedule = TrainConfig(preset=cfg.preset, steps=cfg.steps, learning_rate=cfg.learning_rate,
                            warmup_steps=cfg.warmup_steps)
-    optimizer, scheduler = _optimizer(model, schedule, torch.device("cpu"))
+    optimizer, scheduler = make_optimizer(model, schedule, torch.device("cpu"))
     collator = SpanMaskingCollator(tok, seed=seed, unigram_counts=world.unigram_counts())
     for step in range(1, cfg.steps + 1):
         collator.reseed([seed, step])
