@@ -204,7 +204,11 @@ def load_pretrained(directory=None, *, echo=print):
         archive = fetch(directory)
         tokenizer, source = authors_tokenizer(archive)
         echo(f"{directory}: {archive}; tokenizer: {source}")
-        return from_authors_checkpoint(archive), tokenizer
+        model = from_authors_checkpoint(archive)
+        if len(tokenizer) != model.config.vocab_size:
+            raise ValueError(f"the tokenizer ({source}) has {len(tokenizer)} tokens, the model expects "
+                             f"vocab_size={model.config.vocab_size}")
+        return model, tokenizer
     directory = Path(directory) if directory is not None else BUNDLED
     model = load_model(directory).eval()
     tokenizer = load_tokenizer(directory / "vocab.txt")

@@ -23,19 +23,21 @@ from pathlib import Path
 def _pretrain_parser(sub):
     """``pretrain``'s flags, built from ``TrainConfig``'s fields (their defaults, help and choices)."""
     import dataclasses
+    import typing
 
     from .train import TrainConfig
 
     p = sub.add_parser("pretrain", help="pretrain a model (the main job)")
+    hints = typing.get_type_hints(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
         if f.name == "model_overrides":
             continue
         help_text, choices = f.metadata.get("help"), f.metadata.get("choices")
         flag = _FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
-        if f.type == "bool":
+        if hints[f.name] is bool:
             p.add_argument(flag, dest=f.name, action="store_true", help=help_text)
             continue
-        kind = {"int": int, "float": float}.get(f.type, str)
+        kind = hints[f.name] if hints[f.name] in (int, float) else str  # str and str | None
         if f.default is not None and not choices:
             help_text += " (default: %(default)s)"
         p.add_argument(flag, dest=f.name, type=kind, default=f.default, choices=choices, help=help_text)
@@ -196,7 +198,13 @@ _FLAGS = {"learning_rate": "--lr", "warmup_steps": "--warmup", "weight_decay": "
 
 
 def _with_flag_names(message: str) -> str:
-    for name, flag in _FLAGS.items():
+    from dataclasses import fields
+
+    from .train import TrainConfig
+
+    # every TrainConfig field with an underscore is unambiguous in a message ("steps" is not)
+    names = {f.name: "--" + f.name.replace("_", "-") for f in fields(TrainConfig) if "_" in f.name}
+    for name, flag in {**names, **_FLAGS}.items():
         message = message.replace(f"{name} ({flag})", flag)
         message = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w])", flag, message)
     return message

@@ -180,6 +180,8 @@ class SpanMaskingCollator:
         out = np.full((len(rows), L), fill, dtype=np.int64)
         for b, x in enumerate(rows):
             row = np.asarray(x)
+            if row.dtype == bool:  # masks may come as booleans
+                row = row.astype(np.int64)
             if row.ndim != 1 or (row.size and not np.issubdtype(row.dtype, np.integer)):
                 raise TypeError(f"examples[{b}][{key!r}] must be a 1-D sequence of ints, got {x!r:.80}")
             out[b, :len(row)] = row
@@ -208,7 +210,7 @@ class SpanMaskingCollator:
                      if e.get("word_ids") is not None and len(e["word_ids"]) == lengths[b]]
         if has_words:
             rows = [examples[b]["word_ids"] for b in has_words]
-            rows = [[-1 if w is None else w for w in x] if isinstance(x, list) and None in x else x
+            rows = [[-1 if w is None else w for w in x] if None in x else x
                     for x in rows]  # a tokenizer's word_ids() marks special tokens with None
             word_start[has_words] = word_starts_from_word_ids(self._pad_rows(rows, L, -1, "word_ids"))
         return input_ids, attention, word_start

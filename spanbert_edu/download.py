@@ -17,8 +17,11 @@ The manual route needs none of this: download the archive with a browser, then
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
+import re
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -56,9 +59,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class DownloadError(ConnectionError):
+    """The connection failed or the server's reply did not add up (cut short, wrong range)."""
+
+
+_NETWORK_ERRORS = (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException)
+
+
 def fetch(name: str, *, url: str | None = None, folder=None, progress: bool = True, timeout: float = 30.0) -> Path:
     """The local path of release ``name``, downloaded (or resumed) if needed and checked against
-    its recorded SHA-256. ``url`` and ``folder`` override the release's URL and the cache folder."""
+    its recorded SHA-256. ``url`` and ``folder`` override the release's URL and the cache folder.
+
+    The SHA-256 is recorded when the file is first complete, so it protects every LATER load; the
+    first download itself is checked by its length (Content-Length / Content-Range)."""
     if name not in RELEASES:
         raise ValueError(f"name must be one of {sorted(RELEASES)}, got {name!r}")
     default_url, filename = RELEASES[name]
@@ -69,9 +82,9 @@ def fetch(name: str, *, url: str | None = None, folder=None, progress: bool = Tr
         folder.mkdir(parents=True, exist_ok=True)
         try:
             _download(url, part, progress, timeout)
-        except (urllib.error.URLError, OSError, TimeoutError) as err:
+        except _NETWORK_ERRORS as err:
             reason = f"HTTP {err.code}" if isinstance(err, urllib.error.HTTPError) else getattr(err, "reason", err)
-            raise ConnectionError(
+            raise DownloadError(
                 f"could not download {name} from {url} ({reason}). Without a connection, download "
                 f"{filename} with a browser and put it at {target} (then load_pretrained({name!r}) "
                 f"finds it), or load it from anywhere with from_authors_checkpoint(path)."
@@ -88,18 +101,34 @@ def fetch(name: str, *, url: str | None = None, folder=None, progress: bool = Tr
     return target
 
 
+def _total_from_content_range(value: str | None) -> int | None:
+    """N from ``bytes a-b/N`` or ``bytes */N``; None when absent or unknown (``*``)."""
+    m = re.fullmatch(r"bytes\s+(?:\d+-\d+|\*)/(\d+)", (value or "").strip())
+    return int(m.group(1)) if m else None
+
+
 def _download(url: str, part: Path, progress: bool, timeout: float) -> None:
-    """Append the rest of ``url`` to ``part`` (from its current size), with a progress bar."""
+    """Append the rest of ``url`` to ``part`` (from its current size), with a progress bar.
+    Whatever does not add up (a range that starts elsewhere, a .part longer than the file)
+    starts the download again from zero rather than splice two pieces."""
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as err:
-        if err.code == 416 and have:  # asked for bytes past the end: the .part is already complete
-            return
+        if err.code == 416 and have:  # nothing left at that offset: complete only if sizes agree
+            if _total_from_content_range(err.headers.get("Content-Range")) == have:
+                return
+            part.unlink()
+            return _download(url, part, progress, timeout)
         raise
     with response:
-        if have and response.status != 206:  # the server ignored the Range: start again
+        if have and response.status == 206:
+            start = re.match(r"bytes\s+(\d+)-", response.headers.get("Content-Range", ""))
+            if start is None or int(start.group(1)) != have:
+                raise DownloadError(f"the server answered the range request from byte {have:,} with "
+                                    f"{response.headers.get('Content-Range')!r}")
+        elif have:  # the server ignored the Range: it is sending the whole file, start again
             have = 0
         size = response.headers.get("Content-Length")
         total = have + int(size) if size is not None else None
@@ -110,13 +139,13 @@ def _download(url: str, part: Path, progress: bool, timeout: float) -> None:
             bar = tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=part.name[:-5])
         with open(part, "ab" if have else "wb") as f:
             for block in iter(lambda: response.read(CHUNK), b""):
-                f.write(block)
+                f.write(block)  # a full disk raises OSError here, reported as itself
                 if bar is not None:
                     bar.update(len(block))
         if bar is not None:
             bar.close()
     if total is not None and part.stat().st_size != total:
-        raise OSError(f"the download stopped at {part.stat().st_size:,} of {total:,} bytes")
+        raise DownloadError(f"the download stopped at {part.stat().st_size:,} of {total:,} bytes")
 
 
 def authors_tokenizer(archive: Path):
@@ -131,11 +160,13 @@ def authors_tokenizer(archive: Path):
     elif archive.is_file() and tarfile.is_tarfile(archive):
         with tarfile.open(archive) as tar:
             member = next((m for m in tar.getmembers() if m.isfile() and Path(m.name).name == "vocab.txt"), None)
-            if member is not None:  # read the one member into our own file: no paths from the archive
-                vocab = archive.with_name(archive.name + ".vocab.txt")
-                vocab.write_bytes(tar.extractfile(member).read())
+            if member is not None:  # read the one member into a file of ours: no paths from the archive
+                with tempfile.TemporaryDirectory() as tmp:
+                    own = Path(tmp) / "vocab.txt"
+                    own.write_bytes(tar.extractfile(member).read())
+                    return load_tokenizer(own), "the archive's own vocab.txt"
     if vocab is not None:
-        return load_tokenizer(vocab), f"the archive's own vocab.txt ({vocab})"
+        return load_tokenizer(vocab), f"the folder's own vocab.txt ({vocab})"
     try:
         return load_tokenizer("bert-large-cased"), "bert-large-cased from the Hugging Face hub"
     except OSError as err:

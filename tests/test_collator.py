@@ -186,3 +186,22 @@ def test_unk_is_masked_like_any_token(tokenizer, batch_examples):
                 if left >= 0:
                     bounded_by_unk += ex["input_ids"][left] == unk or ex["input_ids"][right] == unk
     assert masked_unk > 0 and bounded_by_unk > 0
+
+
+def test_boolean_masks_and_none_word_ids_in_any_container():
+    """Ragged rows with numpy boolean masks, and word_ids with None as a list, a tuple or a numpy
+    object array: all accepted, and the same batch as plain int lists give."""
+    import numpy as np
+
+    from spanbert_edu import SpanMaskingCollator, load_tokenizer
+
+    tok = load_tokenizer()
+    a, b = tok("Return a shallow copy of the list."), tok("Remove all items.")
+    plain = [{"input_ids": e["input_ids"], "attention_mask": [1] * len(e["input_ids"]),
+              "word_ids": [-1 if w is None else w for w in e.word_ids()]} for e in (a, b)]
+    fancy = [{"input_ids": a["input_ids"], "attention_mask": np.ones(len(a["input_ids"]), bool),
+              "word_ids": tuple(a.word_ids())},
+             {"input_ids": b["input_ids"], "attention_mask": np.ones(len(b["input_ids"]), bool),
+              "word_ids": np.array(b.word_ids(), dtype=object)}]
+    one, two = SpanMaskingCollator(tok, seed=5)(plain), SpanMaskingCollator(tok, seed=5)(fancy)
+    assert all((one[k] == two[k]).all() for k in one)

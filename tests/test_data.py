@@ -160,3 +160,18 @@ def test_committed_unigram_counts_match_the_corpus():
         assert (stored == fresh).all()
     else:
         assert np.corrcoef(stored, fresh)[0, 1] > 0.99
+
+
+def test_example_cache_tells_same_size_vocabularies_apart():
+    from transformers import BertTokenizerFast
+
+    from spanbert_edu.data.examples import prepare_examples
+
+    tok = load_tokenizer()
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(len(tok) - 5)]
+    other = BertTokenizerFast(vocab={w: i for i, w in enumerate(words)})
+    assert len(other) == len(tok)
+    cache = {}
+    mine = prepare_examples(tok, "default", "heldout", max_length=64, cache=cache)
+    theirs = prepare_examples(other, "default", "heldout", max_length=64, cache=cache)
+    assert len(cache) == 2 and mine[0]["input_ids"] != theirs[0]["input_ids"]

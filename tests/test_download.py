@@ -32,7 +32,7 @@ class Server:
     """Serves ``data`` at /file, honouring ``Range: bytes=N-``; ``fail_after`` cuts the body short."""
 
     def __init__(self, data):
-        self.data, self.fail_after, self.ranges = data, None, []
+        self.data, self.fail_after, self.ranges, self.mode = data, None, [], "good"
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -41,8 +41,19 @@ class Server:
                 if "Range" in self.headers:
                     start = int(self.headers["Range"].split("=")[1].rstrip("-"))
                     outer.ranges.append(start)
+                if outer.mode == "ignore-range":
+                    start = 0
+                if start >= len(outer.data):
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(outer.data)}")
+                    self.end_headers()
+                    return
                 body = outer.data[start:]
-                self.send_response(206 if start else 200)
+                partial = start or outer.mode == "wrong-start"
+                self.send_response(206 if partial else 200)
+                if partial:  # "wrong-start" claims a range from 0 whatever was asked
+                    first = 0 if outer.mode == "wrong-start" else start
+                    self.send_header("Content-Range", f"bytes {first}-{len(outer.data) - 1}/{len(outer.data)}")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if outer.fail_after is not None:
@@ -93,6 +104,32 @@ def test_an_interrupted_download_resumes(served, tmp_path):
     path = fetch(NAME, url=served.url, folder=tmp_path / "c", progress=False)
     assert served.ranges == [1000]                   # asked only for the rest
     assert path.read_bytes() == served.data and not part.exists()
+
+
+@pytest.mark.parametrize("mode,leftover", [
+    ("ignore-range", 1000),   # a 200 with the whole file: the .part is rewritten from zero
+    ("good", "longer"),       # a .part longer than the file: 416, sizes disagree, start again
+    ("good", "complete"),     # a complete .part: 416 with the same size, nothing to fetch
+])
+def test_resume_never_splices_or_overshoots(served, tmp_path, mode, leftover):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    part = folder / "spanbert_large_with_head.tar.gz.part"
+    size = {"longer": len(served.data) + 500, "complete": len(served.data)}.get(leftover, leftover)
+    part.write_bytes((served.data + b"junk" * 200)[:size])
+    served.mode = mode
+    path = fetch(NAME, url=served.url, folder=folder, progress=False)
+    assert path.read_bytes() == served.data
+
+
+def test_a_range_answer_from_the_wrong_offset_is_refused(served, tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "spanbert_large_with_head.tar.gz.part").write_bytes(served.data[:1000])
+    served.mode = "wrong-start"
+    with pytest.raises(ConnectionError, match="answered the range request from byte 1,000"):
+        fetch(NAME, url=served.url, folder=folder, progress=False)
+    assert not (folder / "spanbert_large_with_head.tar.gz").exists()
 
 
 def test_a_changed_file_is_caught_by_its_recorded_checksum(served, tmp_path):

@@ -7,10 +7,18 @@ the recipe search run many arms on the same data. Treat a returned list as read-
 """
 from __future__ import annotations
 
+import hashlib
+
 from .corpus import load_corpus
 from .packing import pack_documents
 
 EXAMPLES: dict = {}  # (corpus, split, max_length, ...) -> packed examples
+
+
+def _vocabulary_key(tokenizer) -> str:
+    """Two tokenizers share cached examples only if their vocabularies are the same."""
+    vocab = tokenizer.get_vocab()
+    return hashlib.sha256("\n".join(sorted(vocab, key=vocab.get)).encode()).hexdigest()
 
 
 def prepare_examples(tokenizer, corpus: str = "default", split: str = "train", *, max_length: int = 128,
@@ -22,7 +30,7 @@ def prepare_examples(tokenizer, corpus: str = "default", split: str = "train", *
     linguistic masking schemes. ``pair_objective`` "nsp"/"sop": sentence pairs (seeded by
     ``seed``) instead of single sequences."""
     key = (corpus, hf_config, docs_path, split, max_length, linguistic, pair_objective,
-           seed if pair_objective != "none" else 0, len(tokenizer))
+           seed if pair_objective != "none" else 0, _vocabulary_key(tokenizer))
     if cache is not None and key in cache:
         return cache[key]
     docs = load_corpus(corpus, split, hf_config=hf_config, docs_path=docs_path)
