@@ -7,7 +7,7 @@ import torch
 
 from spanbert_edu.heads import IGNORE_INDEX
 from spanbert_edu.toy import ToyConfig, ToyWorld, run_arm
-from spanbert_edu.toy.experiment import fit_probe, masked_facts
+from spanbert_edu.toy.experiment import fit_probe, masked_facts, probe_ceiling
 from spanbert_edu.toy.report import toy_table
 from spanbert_edu.toy.world import GLUE, RELATIONS
 
@@ -95,11 +95,20 @@ def test_run_arm_rows(arm):
         assert set(row["mlm_by_length"]) <= set(range(1, WORLD.max_value_words + 1))
 
 
+def test_probe_ceiling_counts_pairs_the_fit_set_never_showed():
+    t = torch.tensor
+    fit = (None, t([0, 0, 1]), t([5, 6, 5]), None)
+    test = (None, t([0, 1, 1, 2]), t([6, 5, 6, 5]), None)   # (0,6) and (1,5) seen; (1,6), (2,5) not
+    assert probe_ceiling(fit, test) == 0.5
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="n_people"):
         ToyWorld(n_people=1)
     with pytest.raises(ValueError, match="sentences_per_example"):
         ToyWorld(n_people=2, sentences_per_example=3)
+    with pytest.raises(ValueError, match="max_value_words must be <= 15"):
+        ToyWorld(max_value_words=16)
     with pytest.raises(ValueError, match="arm must be one of"):
         run_arm(WORLD, "sbo", 0, ToyConfig(steps=1))
     with pytest.raises(ValueError, match="steps"):
@@ -115,6 +124,6 @@ def test_toy_command_writes_results(tmp_path, capsys):
     assert [r["arm"] for r in result["rows"]] == ["mlm", "mlm+sbo", "untrained"]
     assert {"arm", "seed", "sbo_acc", "probe_acc", "mlm_by_length"} <= set(result["rows"][0])
     assert "| MLM + SBO |" in capsys.readouterr().out
-    assert toy_table(result).count("\n") == 4
+    assert toy_table(result).count("\n") == 4 and "its ceiling" in toy_table(result)
     with pytest.raises(SystemExit):
         main(["toy", "--out", str(tmp_path / "toy.txt")])

@@ -32,7 +32,7 @@ from ..collator import SpanMaskingCollator
 from ..heads import IGNORE_INDEX, SpanBertForPreTraining
 from ..model import SpanBertConfig
 from ..train import TrainConfig, make_optimizer
-from .world import ToyWorld
+from .world import MAX_SPAN_TARGETS, RELATIONS, ToyWorld
 
 ARMS = {"mlm": 0.0, "mlm+sbo": 1.0}  # arm -> sbo_weight
 
@@ -72,14 +72,14 @@ def train_arm(world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig()
         cfg.preset, vocab_size=len(tok), pad_token_id=tok.pad_token_id, sbo_weight=ARMS[arm],
         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)).train()
     if cfg.steps == 0:
-        return model
+        return model.eval()
     schedule = TrainConfig(preset=cfg.preset, steps=cfg.steps, learning_rate=cfg.learning_rate,
                            warmup_steps=cfg.warmup_steps)
     optimizer, scheduler = make_optimizer(model, schedule, torch.device("cpu"))
     collator = SpanMaskingCollator(tok, seed=seed, unigram_counts=world.unigram_counts())
     for step in range(1, cfg.steps + 1):
-        collator.reseed([seed, step])
-        examples = world.examples(cfg.batch_size, seed=[seed, step])   # fresh sentences every step
+        collator.reseed([seed, step, 0])                                 # masks and sentences: two
+        examples = world.examples(cfg.batch_size, seed=[seed, step, 1])  # independent streams
         out = model(**collator([{"input_ids": e["input_ids"]} for e in examples]))
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -96,15 +96,15 @@ def masked_facts(world: ToyWorld, examples, seed, people=None) -> dict:
     [MASK]), the fact drawn from ``seed``. ``people``: mask only facts about these people (the
     other sentences keep all their words)."""
     rng = np.random.default_rng(seed)
-    tok, T = world.tokenizer, 15
-    n, L, S = len(examples), world.max_length, world.sentences_per_example
+    tok, T = world.tokenizer, MAX_SPAN_TARGETS
+    n, L, S, k_facts = len(examples), world.max_length, world.sentences_per_example, len(RELATIONS)
     ids = torch.full((n, L), tok.pad_token_id)
     labels = torch.full((n, L), IGNORE_INDEX)
     bounds = torch.full((n, S, 2), -1)
     span_labels = torch.full((n, S, T), IGNORE_INDEX)
     for b, ex in enumerate(examples):
         ids[b, :len(ex["input_ids"])] = torch.tensor(ex["input_ids"])
-        picks = [ex["facts"][k * 3 + int(rng.integers(3))] for k in range(S)]  # 3 facts per sentence
+        picks = [ex["facts"][k * k_facts + int(rng.integers(k_facts))] for k in range(S)]  # one per sentence
         for k, f in enumerate(f for f in picks if people is None or f.person in people):
             original = ids[b, f.start:f.end + 1].clone()
             labels[b, f.start:f.end + 1] = original
@@ -186,6 +186,14 @@ def fit_probe(train, test, cfg: ToyConfig, n_vocab: int, seed: int = 0) -> dict:
     return {"probe_acc": float(right.mean()), "probe_by_length": _by_length(right, lengths)}
 
 
+def probe_ceiling(fit, test) -> float:
+    """The best a per-offset probe fitted on ``fit`` can score on ``test``: the share of test
+    tokens whose (offset, token) pair occurs in the fit set (a classifier never shown a class at
+    an offset cannot predict it there)."""
+    seen = set(zip(fit[1].tolist(), fit[2].tolist()))
+    return float(np.mean([(i, t) in seen for i, t in zip(test[1].tolist(), test[2].tolist())]))
+
+
 def run_arm(world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig(), on_log=None) -> dict:
     """Train (``arm="untrained"``: skip training) and score one arm; one row of the results."""
     trained = arm != "untrained"
@@ -206,13 +214,14 @@ def score_arm(model, world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyC
     # saw, it must read the value's words from the states.
     even, odd = set(range(0, world.n_people, 2)), set(range(1, world.n_people, 2))
     fit = measure(model, world, probe_set, [40_000, seed], even)["probe_data"]
-    probe = {name: fit_probe(fit, measure(model, world, heldout, [30_000, seed], people)["probe_data"],
-                             cfg, n_vocab=len(world.vocab), seed=seed)
+    tests = {name: measure(model, world, heldout, [30_000, seed], people)["probe_data"]
              for name, people in (("seen", even), ("new", odd))}
+    probe = {name: fit_probe(fit, test, cfg, n_vocab=len(world.vocab), seed=seed) for name, test in tests.items()}
     return {"arm": arm, "seed": seed, "steps": cfg.steps if trained else 0,
             "mlm_acc": scores["mlm_acc"] if trained else None,
             "sbo_acc": scores["sbo_acc"] if trained else None,
             "probe_acc": probe["seen"]["probe_acc"], "probe_acc_new_people": probe["new"]["probe_acc"],
+            "probe_ceiling_new_people": probe_ceiling(fit, tests["new"]),
             "mlm_by_length": scores["mlm_by_length"] if trained else None,
             "sbo_by_length": scores["sbo_by_length"] if trained else None,
             "probe_by_length": probe["seen"]["probe_by_length"]}
@@ -243,7 +252,7 @@ def summarise(rows) -> dict:
     for arm in dict.fromkeys(r["arm"] for r in rows):
         mine = [r for r in rows if r["arm"] == arm]
         out[arm] = {}
-        for metric in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people"):
+        for metric in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people", "probe_ceiling_new_people"):
             values = [r[metric] for r in mine if r[metric] is not None]
             if values:
                 out[arm][metric] = [statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0]

@@ -16,14 +16,17 @@ def _mean_sd(values) -> str:
 
 
 def toy_table(result: dict) -> str:
-    """A markdown table: one row per arm, mean ± sd over seeds."""
+    """A markdown table: one row per arm, mean ± sd over seeds. "its ceiling": the share of the
+    new people's tokens the probe could get right at all (their (offset, token) pair occurs in
+    the fit set)."""
     rows = result["rows"]
     seeds = len({r["seed"] for r in rows})
-    lines = [f"| arm ({seeds} seed{'s' if seeds > 1 else ''}) | span-MLM acc | SBO acc | probe, same people | probe, new people |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [f"| arm ({seeds} seed{'s' if seeds > 1 else ''}) | span-MLM acc | SBO acc | probe, same people "
+             "| probe, new people | its ceiling |", "|---|---:|---:|---:|---:|---:|"]
     for arm in dict.fromkeys(r["arm"] for r in rows):
         mine = [r for r in rows if r["arm"] == arm]
-        cells = [_mean_sd(r[m] for r in mine) for m in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people")]
+        cells = [_mean_sd(r.get(m) for r in mine) for m in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people",
+                                                            "probe_ceiling_new_people")]
         lines.append(f"| {LABELS.get(arm, arm)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -64,6 +67,9 @@ def plot_toy_world(result: dict):
         stats = [[r[metric] for r in rows if r["arm"] == a] for a in arms]
         right.bar([i + 0.38 * k for i in range(len(arms))], [statistics.mean(s) for s in stats], width=0.36,
                   yerr=[statistics.stdev(s) if len(s) > 1 else 0 for s in stats], capsize=3, label=label)
+    ceilings = [[r["probe_ceiling_new_people"] for r in rows if r["arm"] == a] for a in arms]
+    right.scatter([i + 0.38 for i in range(len(arms))], [statistics.mean(c) for c in ceilings], marker="_",
+                  s=400, color="black", zorder=3, label="new people: ceiling")
     right.set_xticks([i + 0.19 for i in range(len(arms))], [LABELS.get(a, a) for a in arms])
     right.set(ylabel="linear probe accuracy", ylim=(0, 1), title="Linear probe on the frozen $[x_{s-1}; x_{e+1}]$")
     right.legend(fontsize=8)

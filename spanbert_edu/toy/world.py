@@ -7,8 +7,9 @@ random order, and an example holds three such sentences::
     Kabo works as fise , lives in rumo tade pesi and likes gova .
 
 Mask a fact's value (``rumo tade pesi``) and the words right outside it, ``in`` and ``and``,
-say nothing about it: the value depends only on who the sentence is about, and the name sits
-several words away, in a place that changes with the clause order. So the Span Boundary
+say which relation it is and where the clause sits, but nothing about WHO the sentence is
+about, and the value depends on exactly that. The name sits several words away, at a distance
+that changes with the clause order. So the Span Boundary
 Objective, which sees only x_{s-1}, x_{e+1} and the offset, can succeed only if the encoder
 moves the person's identity (or the fact itself) into the boundary tokens' states. The MLM
 head has no such constraint: it reads the [MASK] position's own state, which can attend to the
@@ -31,6 +32,7 @@ from .._checks import check_int
 RELATIONS = (("lives", "in"), ("likes",), ("works", "as"))  # the words before each fact's value
 GLUE = (",", "and", ".")                                      # the words after the 1st, 2nd, 3rd fact
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+MAX_SPAN_TARGETS = 15  # the SBO head's targets per span (the model's max_span_targets)
 
 
 def _pseudo_words(rng, n: int, syllables: int, taken: set) -> list[str]:
@@ -77,6 +79,9 @@ class ToyWorld:
         check_int("n_people", self.n_people, minimum=2)
         check_int("n_value_words", self.n_value_words, minimum=2)
         check_int("max_value_words", self.max_value_words, minimum=1)
+        if self.max_value_words > MAX_SPAN_TARGETS:
+            raise ValueError(f"max_value_words must be <= {MAX_SPAN_TARGETS} (the SBO targets a span "
+                             f"keeps), got {self.max_value_words}")
         check_int("sentences_per_example", self.sentences_per_example, minimum=1)
         check_int("world_seed", self.world_seed, minimum=0)
         if self.sentences_per_example > self.n_people:
