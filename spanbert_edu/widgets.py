@@ -172,8 +172,10 @@ def build_boundary_prediction_widget(model, tokenizer, sentence: str, span: str)
 def build_toy_widget(models: dict, world, n_sentences: int = 20, seed: int = 50_000) -> Panel:
     """Notebook 08: pick a generated sentence and any span of its words -> for each model (an
     arm), the top-5 of its MLM head and of its SBO head (when that arm trained it)."""
+    from .toy.world import RELATIONS
+
     rng = np.random.default_rng(seed)
-    sentences = [world.decode(world.sentence(int(p), rng.permutation(3))[0])
+    sentences = [world.decode(world.sentence(int(p), rng.permutation(len(RELATIONS)))[0])
                  for p in rng.choice(world.n_people, n_sentences)]
     controls = {
         "index": W.IntSlider(value=0, min=0, max=n_sentences - 1, description="sentence"),
@@ -192,13 +194,11 @@ def build_toy_widget(models: dict, world, n_sentences: int = 20, seed: int = 50_
     def render(result):
         text, preds = result
         words = text.split()
-        parts = [f"<p>{html.escape(' '.join(words[:words_first(preds)]))} <b>[…]</b> "
-                 f"{html.escape(' '.join(words[words_last(preds) + 1:]))}</p>"]
+        s, e = next(iter(preds.values()))["span"]  # token positions; word = token - 1 ([CLS])
+        parts = [f"<p>{html.escape(' '.join(words[:s - 1]))} <b>[…]</b> {html.escape(' '.join(words[e:]))}</p>"]
         for arm, pred in preds.items():
             note = None if models[arm].config.sbo_weight > 0 else "<i>not trained in this arm</i>"
             parts.append(f"<h4>{html.escape(arm)}</h4>" + _prediction_table(pred, note))
         return HTML("".join(parts))
 
-    words_first = lambda preds: next(iter(preds.values()))["span"][0] - 1   # token s -> word s-1 ([CLS])
-    words_last = lambda preds: next(iter(preds.values()))["span"][1] - 1
     return Panel(controls, compute, render, columns=2)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from .._checks import check_int
 from ..collator import SpanMaskingCollator
 from ..heads import IGNORE_INDEX, SpanBertForPreTraining
+from ..masking import masked_runs
 from ..model import SpanBertConfig
 from ..train import TrainConfig, make_optimizer
 from .world import MAX_SPAN_TARGETS, RELATIONS, ToyWorld
@@ -134,7 +135,8 @@ def measure(model, world: ToyWorld, examples, seed, people=None) -> dict:
     lengths = (right - left - 1).numpy()
     # MLM rows come in labels.nonzero() order, which is the same (b, position) order here
     mlm_right = (out.mlm_logits.argmax(-1) == out.mlm_targets).numpy()
-    mlm_lengths = _lengths_in_label_order(batch)
+    # facts are separated by unmasked words, so each merged run of masks is one fact
+    _, mlm_lengths, _ = masked_runs((batch["labels"] != IGNORE_INDEX).numpy())
     result = {"mlm_acc": float(mlm_right.mean()), "mlm_by_length": _by_length(mlm_right, mlm_lengths)}
     if model.config.sbo_weight > 0:
         sbo_right = (out.sbo_logits.argmax(-1) == out.sbo_targets).numpy()
@@ -145,15 +147,6 @@ def measure(model, world: ToyWorld, examples, seed, people=None) -> dict:
     result["probe_data"] = (torch.cat([hidden[b, left], hidden[b, right]], -1), i,
                             batch["span_labels"][b, s, i], lengths)
     return result
-
-
-def _lengths_in_label_order(batch) -> np.ndarray:
-    """The length of the masked fact that each MLM target (in labels.nonzero() order) belongs to."""
-    lengths = torch.zeros_like(batch["labels"])
-    for b, k in zip(*(batch["span_boundaries"][..., 0] >= 0).nonzero(as_tuple=True)):
-        left, right = batch["span_boundaries"][b, k].tolist()
-        lengths[b, left + 1:right] = right - left - 1
-    return lengths[batch["labels"] != IGNORE_INDEX].numpy()
 
 
 def fit_probe(train, test, cfg: ToyConfig, n_vocab: int, seed: int = 0) -> dict:

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import statistics
 
+from .experiment import summarise
+
 LABELS = {"mlm": "MLM only", "mlm+sbo": "MLM + SBO", "untrained": "untrained encoder"}
 
 
-def _mean_sd(values) -> str:
-    values = [v for v in values if v is not None]
-    if not values:
+def _mean_sd(stat, seeds: int) -> str:
+    """``[mean, sd]`` from ``summarise`` as a table cell ("-" when absent; no sd for one seed)."""
+    if stat is None:
         return "-"
-    if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+    return f"{stat[0]:.3f}" if seeds == 1 else f"{stat[0]:.3f} ± {stat[1]:.3f}"
 
 
 def toy_table(result: dict) -> str:
@@ -23,10 +23,9 @@ def toy_table(result: dict) -> str:
     seeds = len({r["seed"] for r in rows})
     lines = [f"| arm ({seeds} seed{'s' if seeds > 1 else ''}) | span-MLM acc | SBO acc | probe, same people "
              "| probe, new people | its ceiling |", "|---|---:|---:|---:|---:|---:|"]
-    for arm in dict.fromkeys(r["arm"] for r in rows):
-        mine = [r for r in rows if r["arm"] == arm]
-        cells = [_mean_sd(r.get(m) for r in mine) for m in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people",
-                                                            "probe_ceiling_new_people")]
+    for arm, stats in summarise(rows).items():
+        cells = [_mean_sd(stats.get(m), seeds) for m in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people",
+                                                          "probe_ceiling_new_people")]
         lines.append(f"| {LABELS.get(arm, arm)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
