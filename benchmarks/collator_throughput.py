@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from spanbert_edu import SpanMaskingCollator, load_corpus, load_tokenizer
-from spanbert_edu.masking import (SCHEMES, MaskingConfig, ReplacementVocab, mask_batch,
-                                  maskable_positions, mask_sequence, propose_token_spans,
-                                  word_starts_from_word_ids)
+from spanbert_edu.masking import mask_batch, mask_sequence, MaskingConfig, ReplacementVocab, SCHEMES
+from spanbert_edu.masking.proposers import propose_token_spans
+from spanbert_edu.masking.words import maskable_positions, word_starts_from_word_ids
 
 
 def make_examples(tokenizer, batch_size, max_length):

@@ -13,14 +13,14 @@ released checkpoint with both heads), ``predict``, ``plots``,
 ``demo`` and ``cli`` (``python -m spanbert_edu``).
 """
 from . import spans
-from .authors import from_authors_checkpoint
+from .interop.authors import from_authors_checkpoint
 from .checkpoint import load_pretrained
 from .collator import SpanMaskingCollator
 from .data import load_corpus, load_tokenizer
 from .data.packing import pack_documents
 from .heads import SBOHead, SpanBertForPreTraining
-from .hf import from_hf_bert, to_hf_bert
-from .masking import MaskingConfig, mask_sequence
+from .interop.hf import from_hf_bert, to_hf_bert
+from .masking import mask_sequence, MaskingConfig
 from .model import SpanBertConfig
 from .train import TrainConfig, pretrain
 

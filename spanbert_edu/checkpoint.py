@@ -195,11 +195,11 @@ def load_pretrained(directory=None, *, echo=print):
     model), or ``"spanbert-large-cased-with-heads"``, the authors' released SpanBERT-large with
     both heads, downloaded once into the Hugging Face cache (:mod:`.download`)."""
     from .data import load_tokenizer
-    from .download import RELEASES
+    from .interop.download import RELEASES
 
     if isinstance(directory, str) and directory in RELEASES:
-        from .authors import from_authors_checkpoint
-        from .download import authors_tokenizer, fetch
+        from .interop.authors import from_authors_checkpoint
+        from .interop.download import authors_tokenizer, fetch
 
         archive = fetch(directory)
         tokenizer, source = authors_tokenizer(archive)

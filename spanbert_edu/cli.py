@@ -67,8 +67,8 @@ def _run_pretrain(args):
           f"{ev['mlm_acc']:.3f}" + (f", SBO accuracy {ev['sbo_acc']:.3f}" if ev["sbo_acc"] is not None else "")
           + f"; checkpoint {result['checkpoint']}")
     if not args.no_report:
-        from .predict import print_heldout_predictions
-        from .plots import save_loss_curves
+        from .presentation.predict import print_heldout_predictions
+        from .presentation.plots import save_loss_curves
 
         print_heldout_predictions(result["model"], n_sentences=3, seed=args.seed)
         figure = save_loss_curves(Path(args.out_dir) / "metrics.jsonl", Path(args.out_dir) / "loss_curve.png")
@@ -88,8 +88,8 @@ def _run_export(args):
 def _run_toy(args):
     import dataclasses
 
-    from .toy import ToyConfig, run_toy
-    from .toy.report import toy_table
+    from .experiments.toy import ToyConfig, run_toy
+    from .experiments.toy.report import toy_table
 
     cfg = ToyConfig() if args.steps is None else dataclasses.replace(ToyConfig(), steps=args.steps)
     out = Path(args.out)
@@ -109,18 +109,18 @@ def _load_any(path):
 
     if path is None or is_checkpoint(path):
         return load_pretrained(path)
-    from .authors import from_authors_checkpoint
+    from .interop.authors import from_authors_checkpoint
 
     return from_authors_checkpoint(path), None
 
 
 def _run_fill(args):
-    from .fill import fill_span, format_fill, rank_spans
+    from .presentation.fill import fill_span, format_fill, rank_spans
 
     model, tokenizer = _load_any(args.checkpoint)
     if tokenizer is None:
         raise ValueError("the authors' file ships no vocabulary here; load BERT's cased WordPiece "
-                         "(bert-large-cased) in Python and call spanbert_edu.fill.fill_span")
+                         "(bert-large-cased) in Python and call spanbert_edu.presentation.fill.fill_span")
     if args.candidates:
         for r in rank_spans(model, tokenizer, args.text, [c.strip() for c in args.candidates.split(",")]):
             sbo = f"{r['sbo']:.3f}" if r["sbo"] is not None else "-"
@@ -130,12 +130,12 @@ def _run_fill(args):
 
 
 def _run_export_hf(args):
-    from .hf import export_hf
+    from .interop.hf import export_hf
 
     model, tokenizer = _load_any(args.checkpoint)
     out = export_hf(model, args.out, tokenizer=tokenizer)
     print(f"wrote {out}: AutoModelForMaskedLM.from_pretrained({str(out)!r}) loads the encoder and MLM head; "
-          "spanbert_edu.hf.load_sbo_head(...) the SBO head"
+          "spanbert_edu.interop.hf.load_sbo_head(...) the SBO head"
           + ("" if tokenizer is not None else " (no tokenizer written: use bert-large-cased's)"))
 
 
@@ -216,7 +216,7 @@ def _dispatch(args):
     elif args.command == "export":
         _run_export(args)
     elif args.command == "ablate":
-        from .ablate import run_ablation
+        from .experiments.ablate import run_ablation
 
         run_ablation(args.budget, args.out, arms=args.arms.split(",") if args.arms else None,
                      seeds=[int(x) for x in args.seeds.split(",")] if args.seeds else None)
@@ -227,12 +227,12 @@ def _dispatch(args):
     elif args.command == "toy":
         _run_toy(args)
     elif args.command == "figures":
-        from .figures import make_figures
+        from .presentation.figures import make_figures
 
         for path in make_figures(args.out):
             print(f"wrote {path}")
     elif args.command == "demo":
-        from .demo import run_demo
+        from .presentation.demo import run_demo
         from .masking import SCHEMES
 
         run_demo(batch_size=args.batch_size, max_length=args.max_length, seed=args.seed,

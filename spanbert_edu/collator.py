@@ -16,6 +16,7 @@ from the heuristic proposer run on the tokens.
 """
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import os
 import warnings
@@ -23,11 +24,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._checks import check_choice, check_probability, check_ratio
-from .masking import (MaskingConfig, ReplacementVocab, continuation_table, mask_batch, non_maskable_ids,
-                      maskable_positions, propose_token_spans, word_starts_from_word_ids,
-                      word_starts_from_wordpiece)
-from .masking.config import LINGUISTIC_MIX
+from ._checks import check_choice
+from .masking import LINGUISTIC_MIX, MaskingConfig, ReplacementVocab, mask_batch
+from .masking.proposers import propose_token_spans
+from .masking.words import (continuation_table, maskable_positions, non_maskable_ids,
+                            word_starts_from_word_ids, word_starts_from_wordpiece)
 from .spans import as_rng
 
 _LINGUISTIC_KEYS = {"entity": ("entity_spans", "candidate_spans"),
@@ -77,16 +78,12 @@ class SpanMaskingCollator:
                              "{'mask_token': '[MASK]'})")
         if getattr(tokenizer, "pad_token_id", None) is None:
             raise ValueError("tokenizer has no pad token (pad_token_id is None); set one to batch")
-        # Check under the names the caller used (MaskingConfig calls them mask_ratio, ...).
-        check_ratio("mlm_probability", mlm_probability)
-        check_probability("mask_replace_prob", mask_replace_prob)
-        check_probability("random_replace_prob", random_replace_prob)
         self.tokenizer = tokenizer
         self.config = MaskingConfig(
-            scheme=scheme, mask_ratio=mlm_probability, geometric_p=geometric_p,
+            scheme=scheme, mlm_probability=mlm_probability, geometric_p=geometric_p,
             max_span_length=max_span_length, min_span_length=min_span_length,
             span_length_mode=span_length_mode, replacement=replacement,
-            mask_prob=mask_replace_prob, random_prob=random_replace_prob,
+            mask_replace_prob=mask_replace_prob, random_replace_prob=random_replace_prob,
             max_span_targets=max_span_targets)
         check_choice("random_token_dist", random_token_dist, ("unigram", "uniform"))
         check_choice("return_tensors", return_tensors, ("pt", "np"))
@@ -102,6 +99,14 @@ class SpanMaskingCollator:
         self.continuation = continuation_table(tokenizer)
         self.vocab = self._replacement_vocab(random_token_dist, unigram_counts)
         self._rng, self._rng_owner = None, None
+
+    @classmethod
+    def from_config(cls, tokenizer, config: MaskingConfig, **kwargs) -> "SpanMaskingCollator":
+        """A collator with the settings of ``config`` (a :class:`MaskingConfig`, whose fields
+        are this constructor's keywords); ``kwargs`` are the other keywords (``seed``, ...)."""
+        if not isinstance(config, MaskingConfig):
+            raise TypeError(f"config must be a MaskingConfig, got {type(config).__name__}")
+        return cls(tokenizer, **dataclasses.asdict(config), **kwargs)
 
     def _replacement_vocab(self, dist, counts):
         tok = self.tokenizer
@@ -263,6 +268,6 @@ class SpanMaskingCollator:
 
     def __repr__(self):
         c = self.config
-        return (f"SpanMaskingCollator(scheme={c.scheme!r}, mlm_probability={c.mask_ratio}, "
+        return (f"SpanMaskingCollator(scheme={c.scheme!r}, mlm_probability={c.mlm_probability}, "
                 f"geometric_p={c.geometric_p}, max_span_length={c.max_span_length}, "
                 f"replacement={c.replacement!r}, seed={self.seed})")

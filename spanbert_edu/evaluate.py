@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import torch
 
-from .heads import IGNORE_INDEX
+from .batch import IGNORE_INDEX
 from .masking import masked_runs
 
 
@@ -89,7 +89,7 @@ def heldout_metrics(model, tokenizer, corpus: str = "default", *, max_length: in
     numbers a bundle records (``spanbert-edu export``) and ``tests/test_bundled.py`` reproduces."""
     from .collator import SpanMaskingCollator
     from .data.examples import prepare_examples
-    from .masking.config import LINGUISTIC_MIX
+    from .masking import LINGUISTIC_MIX
 
     examples = prepare_examples(tokenizer, corpus, "heldout", max_length=max_length,
                                 linguistic=scheme in LINGUISTIC_MIX)

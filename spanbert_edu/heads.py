@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .masking.reference import IGNORE_INDEX  # the one definition: "no target here"
+from .batch import IGNORE_INDEX
 from .model import SpanBertConfig, SpanBertModel, init_weights
 
 
@@ -79,7 +79,8 @@ class SBOHead(nn.Module):
     def representations(self, hidden, span_boundaries, span_labels):
         """y_i for every SBO target, and the targets: ((N, H), (N,)).
 
-        hidden (B, L, H); span_boundaries (B, S, 2) with -1 for no span; span_labels (B, S, T)."""
+        hidden (B, L, H); span_boundaries (B, S, 2), NO_SPAN for no span; span_labels (B, S, T)
+        (the batch contract, :mod:`spanbert_edu.batch`)."""
         T = span_labels.size(-1)
         if T > self.position_embeddings.num_embeddings:
             raise ValueError(f"span_labels has {T} targets per span, more than the head's "

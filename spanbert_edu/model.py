@@ -2,7 +2,7 @@
 
 Parameter names match Hugging Face's ``BertModel`` one for one (``embeddings.word_embeddings``,
 ``encoder.layer.N.attention.self.query``, ...), so weights move between the two with no
-renaming (:mod:`spanbert_edu.hf`). Attention uses ``torch.nn.functional.scaled_dot_product_attention``.
+renaming (:mod:`spanbert_edu.interop.hf`). Attention uses ``torch.nn.functional.scaled_dot_product_attention``.
 
 SpanBERT trains on ONE sequence, but the authors kept BERT's two-row segment (token-type) table
 and fed all-zero segment ids, so row 0 is trained and added to every token (their released

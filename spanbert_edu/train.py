@@ -33,10 +33,11 @@ from .collator import SpanMaskingCollator
 from .data import load_tokenizer
 from .data.examples import prepare_examples
 from .devices import _distributed, resolve_device, resolve_precision
-from .runlog import append_jsonl, truncate_log
+from .runs import append_jsonl, truncate_log
 from .evaluate import evaluate
-from .heads import IGNORE_INDEX, SpanBertForPreTraining
-from .masking.config import LINGUISTIC_MIX, SCHEMES
+from .batch import IGNORE_INDEX
+from .heads import SpanBertForPreTraining
+from .masking import LINGUISTIC_MIX, SCHEMES
 from .model import SpanBertConfig
 
 

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from spanbert_edu import load_corpus, load_tokenizer, pack_documents
-from spanbert_edu.masking import ReplacementVocab, make_proposers, maskable_positions, word_starts_from_word_ids
+from spanbert_edu.masking import ReplacementVocab
+from spanbert_edu.masking.proposers import make_proposers
+from spanbert_edu.masking.words import maskable_positions, word_starts_from_word_ids
 
 
 @pytest.fixture(scope="session")

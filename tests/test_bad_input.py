@@ -254,14 +254,14 @@ def test_collator_accepts_numpy_integer_seeds(tok):
 # --- 10. widgets show a message instead of crashing ------------------------------------------
 @pytest.mark.parametrize("sentence", ["", "Hello", "Two words"])
 def test_sbo_widget_on_too_short_sentences(tok, sentence):
-    from spanbert_edu.widgets import build_sbo_widget
+    from spanbert_edu.presentation.widgets import build_sbo_widget
 
     panel = build_sbo_widget(SpanBertForPreTraining(SpanBertConfig.preset("tiny")), tok, sentence)
     assert isinstance(panel.result, ValueError) and "at least 3 words" in str(panel.result)
 
 
 def test_loss_curve_widget_on_a_missing_file(tmp_path):
-    from spanbert_edu.widgets import build_loss_curve_widget
+    from spanbert_edu.presentation.widgets import build_loss_curve_widget
 
     panel = build_loss_curve_widget({"gone": tmp_path / "missing.jsonl"})
     assert isinstance(panel.result, OSError)
@@ -291,7 +291,7 @@ def test_config_without_a_model_is_refused(run, tmp_path, content):
 def test_from_hf_bert_refuses_other_architectures_and_decoders():
     from transformers import BertConfig, BertModel, GPT2Config, GPT2Model
 
-    from spanbert_edu.hf import from_hf_bert
+    from spanbert_edu.interop.hf import from_hf_bert
 
     small = dict(vocab_size=100, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
     with pytest.raises(ValueError, match="model_type 'gpt2'"):

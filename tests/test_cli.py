@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 from spanbert_edu.cli import main
-from spanbert_edu.demo import render_masked
+from spanbert_edu.presentation.demo import render_masked
 
 
 def test_demo_masks_a_batch_with_every_scheme(tmp_path, capsys):

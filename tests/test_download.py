@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from spanbert_edu import load_pretrained
-from spanbert_edu.download import authors_tokenizer, fetch, sha256_of
+from spanbert_edu.interop.download import authors_tokenizer, fetch, sha256_of
 from test_authors import V, authors_state
 
 NAME = "spanbert-large-cased-with-heads"
@@ -85,7 +85,7 @@ def test_download_records_the_checksum_and_loads(served, tmp_path, monkeypatch):
     assert path.parent == cache / "spanbert_edu" and path.read_bytes() == served.data
     assert path.with_name(path.name + ".sha256").read_text().strip() == sha256_of(path)
     # load_pretrained finds the cached file (no URL needed again) and converts it
-    import spanbert_edu.download as download
+    import spanbert_edu.interop.download as download
 
     monkeypatch.setitem(download.RELEASES, NAME, ("http://127.0.0.1:9/never-asked", path.name))
     lines = []

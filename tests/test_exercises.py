@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from spanbert_edu.exercises import (check_expected_span_length, check_sbo_forward, check_sbo_loss,
                                     check_sbo_targets, check_span_masker)
 from spanbert_edu.exercises.masker import reference_masker
-from spanbert_edu.masking import MaskingConfig, ReplacementVocab, mask_sequence
+from spanbert_edu.masking import mask_sequence, MaskingConfig, ReplacementVocab
 from spanbert_edu.spans import expected_span_length
 
 
@@ -207,7 +207,7 @@ def _planted_anchor(ids, word_start, maskable, mask_token_id, rng, words_anchor,
     (masker_with_weights, None),
     (planted(MaskingConfig(replacement="token")), "ONCE PER SPAN"),
     (planted(MaskingConfig(scheme="subword")), "split words"),
-    (planted(MaskingConfig(mask_ratio=0.3)), "budget"),
+    (planted(MaskingConfig(mlm_probability=0.3)), "budget"),
     (planted(mask_cls=True), "special token"),
     (planted(MaskingConfig(scheme="whole_word")), "whole-word masking"),
     (planted(MaskingConfig(geometric_p=1e-9)), "UNIFORM"),

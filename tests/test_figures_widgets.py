@@ -4,7 +4,7 @@ from matplotlib.figure import Figure
 from spanbert_edu.cli import main
 from spanbert_edu.heads import SpanBertForPreTraining
 from spanbert_edu.model import SpanBertConfig
-from spanbert_edu.widgets import (build_boundary_prediction_widget, build_loss_curve_widget,
+from spanbert_edu.presentation.widgets import (build_boundary_prediction_widget, build_loss_curve_widget,
                                   build_masking_widget, build_sbo_widget, build_span_length_widget)
 
 SENTENCE = "The Python Software Foundation maintains the reference implementation of the language."

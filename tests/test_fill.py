@@ -4,8 +4,8 @@ import torch
 
 from spanbert_edu import SpanBertConfig, SpanBertForPreTraining, load_pretrained, load_tokenizer
 from spanbert_edu.cli import main
-from spanbert_edu.fill import fill_span, rank_spans
-from spanbert_edu.hf import export_hf, load_sbo_head
+from spanbert_edu.presentation.fill import fill_span, rank_spans
+from spanbert_edu.interop.hf import export_hf, load_sbo_head
 
 
 @pytest.fixture(scope="module")

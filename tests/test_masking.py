@@ -5,10 +5,13 @@ from conftest import as_arrays, candidates_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spanbert_edu.masking import (IGNORE_INDEX, SCHEMES, MaskingConfig, ReplacementVocab,
-                                  mask_batch, mask_sequence, merge_runs,
-                                  word_starts_from_word_ids, word_starts_from_wordpiece,
-                                  continuation_table)
+from spanbert_edu.batch import IGNORE_INDEX
+
+from spanbert_edu.masking import mask_batch, mask_sequence, MaskingConfig, ReplacementVocab, SCHEMES
+
+from spanbert_edu.masking.reference import merge_runs
+
+from spanbert_edu.masking.words import continuation_table, word_starts_from_word_ids, word_starts_from_wordpiece
 
 MASK, CLS, SEP, PAD = 4, 2, 3, 0
 SPECIAL = [PAD, 1, CLS, SEP, MASK]
@@ -111,7 +114,7 @@ def test_edge_spans_get_no_sbo_targets():
     # [CLS] a b c [SEP]: mask everything with ratio 0.99 -> one run touching both edges
     ids, ws = np.array([CLS, 11, 12, 13, SEP]), np.array([0, 1, 1, 1, 0], dtype=bool)
     maskable = np.array([0, 1, 1, 1, 0], dtype=bool)
-    config = MaskingConfig(mask_ratio=0.99)
+    config = MaskingConfig(mlm_probability=0.99)
     for _, labels, bounds in run_both(ids, ws, maskable, config, 0):
         assert (labels[1:4] == ids[1:4]).all() and bounds == []
 
@@ -119,7 +122,7 @@ def test_edge_spans_get_no_sbo_targets():
 def test_sbo_targets_are_the_first_max_span_targets_tokens():
     ids = np.array([CLS] + list(range(10, 40)) + [SEP])
     maskable = np.r_[False, np.ones(30, bool), False]
-    config = MaskingConfig(scheme="span", mask_ratio=0.5, max_span_targets=4, geometric_p=0.05)
+    config = MaskingConfig(scheme="span", mlm_probability=0.5, max_span_targets=4, geometric_p=0.05)
     out = mask_batch(ids[None], maskable[None], maskable[None], config, VOCAB, np.random.default_rng(0))
     for (left, right), labels in zip(out["span_boundaries"][0], out["span_labels"][0]):
         if left < 0:
@@ -208,7 +211,7 @@ def test_wordpiece_rule_agrees_with_word_ids(heldout_examples, tokenizer):
 def test_linguistic_schemes_mask_proposed_spans():
     ids = np.array([CLS] + list(range(10, 30)) + [SEP])
     maskable = np.r_[False, np.ones(20, bool), False]
-    config = MaskingConfig(scheme="entity", mask_ratio=0.2)           # budget 4
+    config = MaskingConfig(scheme="entity", mlm_probability=0.2)           # budget 4
     hits = 0
     for seed in range(50):
         r = mask_sequence(ids, maskable, maskable, config, VOCAB, rng=seed,
@@ -221,9 +224,9 @@ def test_linguistic_schemes_mask_proposed_spans():
 def test_masking_config_rejects_bad_values():
     with pytest.raises(ValueError, match="scheme must be one of"):
         MaskingConfig(scheme="random")
-    with pytest.raises(ValueError, match=r"mask_ratio must be in the open interval \(0, 1\), got 1.0"):
-        MaskingConfig(mask_ratio=1.0)
-    with pytest.raises(ValueError, match="mask_prob \\+ random_prob must be <= 1"):
-        MaskingConfig(mask_prob=0.9, random_prob=0.2)
+    with pytest.raises(ValueError, match=r"mlm_probability must be in the open interval \(0, 1\), got 1.0"):
+        MaskingConfig(mlm_probability=1.0)
+    with pytest.raises(ValueError, match="mask_replace_prob \\+ random_replace_prob must be <= 1"):
+        MaskingConfig(mask_replace_prob=0.9, random_replace_prob=0.2)
     with pytest.raises(ValueError, match="max_span_length must be >= min_span_length"):
         MaskingConfig(min_span_length=4, max_span_length=2)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from spanbert_edu import SpanMaskingCollator
 from spanbert_edu.heads import SBOHead, SpanBertForPreTraining
-from spanbert_edu.hf import from_hf_bert, to_hf_bert
+from spanbert_edu.interop.hf import from_hf_bert, to_hf_bert
 from spanbert_edu.model import SpanBertConfig
 
 

@@ -1,15 +1,15 @@
-"""The toy world (spanbert_edu.toy): the language, the masked-fact batches, the probe, the command."""
+"""The toy world (spanbert_edu.experiments.toy): the language, the masked-fact batches, the probe, the command."""
 import json
 
 import numpy as np
 import pytest
 import torch
 
-from spanbert_edu.heads import IGNORE_INDEX
-from spanbert_edu.toy import ToyConfig, ToyWorld, run_arm
-from spanbert_edu.toy.experiment import fit_probe, masked_facts, probe_ceiling
-from spanbert_edu.toy.report import toy_table
-from spanbert_edu.toy.world import GLUE, RELATIONS
+from spanbert_edu.batch import IGNORE_INDEX
+from spanbert_edu.experiments.toy import ToyConfig, ToyWorld, run_arm
+from spanbert_edu.experiments.toy.experiment import fit_probe, masked_facts, probe_ceiling
+from spanbert_edu.experiments.toy.report import toy_table
+from spanbert_edu.experiments.toy.world import GLUE, RELATIONS
 
 WORLD = ToyWorld()
 

@@ -14,10 +14,10 @@
 import numpy as np
 
 from spanbert_edu import load_corpus, load_tokenizer, pack_documents
-from spanbert_edu.diagrams import plot_realised_lengths, plot_span_lengths
+from spanbert_edu.presentation.diagrams import plot_realised_lengths, plot_span_lengths
 from spanbert_edu.masking.stats import realised_span_lengths
 from spanbert_edu.spans import expected_span_length, sample_span_lengths, span_length_pmf, span_length_std
-from spanbert_edu.widgets import build_span_length_widget
+from spanbert_edu.presentation.widgets import build_span_length_widget
 
 # %% [markdown]
 # ## 1. The geometric distribution

@@ -14,11 +14,13 @@
 import numpy as np
 
 from spanbert_edu import MaskingConfig, SpanMaskingCollator, load_tokenizer, mask_sequence
-from spanbert_edu.diagrams import plot_masking_schemes
-from spanbert_edu.diagrams import EXAMPLE_SENTENCE, masking_rows
-from spanbert_edu.masking import (ReplacementVocab, SCHEMES, make_proposers, maskable_positions,
-                                  merge_runs, word_starts_from_word_ids)
-from spanbert_edu.widgets import build_masking_widget
+from spanbert_edu.presentation.diagrams import plot_masking_schemes
+from spanbert_edu.presentation.diagrams import EXAMPLE_SENTENCE, masking_rows
+from spanbert_edu.masking import ReplacementVocab, SCHEMES
+from spanbert_edu.masking.proposers import make_proposers
+from spanbert_edu.masking.reference import merge_runs
+from spanbert_edu.masking.words import maskable_positions, word_starts_from_word_ids
+from spanbert_edu.presentation.widgets import build_masking_widget
 
 tokenizer = load_tokenizer()
 print(EXAMPLE_SENTENCE)
@@ -77,7 +79,7 @@ ids = np.array(enc["input_ids"])
 word_start = word_starts_from_word_ids(enc.word_ids())
 maskable = maskable_positions(ids, tokenizer.all_special_ids)
 vocab = ReplacementVocab.uniform(len(tokenizer), tokenizer.mask_token_id, tokenizer.all_special_ids)
-result = mask_sequence(ids, word_start, maskable, MaskingConfig(scheme="span", mask_ratio=0.3), vocab, rng=4)
+result = mask_sequence(ids, word_start, maskable, MaskingConfig(scheme="span", mlm_probability=0.3), vocab, rng=4)
 tokens = tokenizer.convert_ids_to_tokens(ids)
 for (s, e), action in zip(result.spans, result.span_actions):
     print(f"span {s}..{e}: {' '.join(tokens[s:e + 1])!r:40} -> {action}")

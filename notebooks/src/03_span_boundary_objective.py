@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from spanbert_edu import SpanMaskingCollator, load_pretrained
-from spanbert_edu.diagrams import plot_sbo_diagram
-from spanbert_edu.widgets import build_sbo_widget
+from spanbert_edu.presentation.diagrams import plot_sbo_diagram
+from spanbert_edu.presentation.widgets import build_sbo_widget
 
 model, tokenizer = load_pretrained()   # the bundled `small` checkpoint (see notebook 05)
 model.eval()

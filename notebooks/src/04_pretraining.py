@@ -14,8 +14,8 @@ from IPython.display import display
 from spanbert_edu import load_corpus, load_tokenizer, pack_documents, pretrain
 from spanbert_edu.checkpoint import BUNDLED
 from spanbert_edu.data.pairs import pack_pairs
-from spanbert_edu.plots import plot_loss_curves, read_metrics
-from spanbert_edu.widgets import build_loss_curve_widget
+from spanbert_edu.presentation.plots import plot_loss_curves, read_metrics
+from spanbert_edu.presentation.widgets import build_loss_curve_widget
 
 tokenizer = load_tokenizer()
 docs = load_corpus("default", "heldout")[:4]

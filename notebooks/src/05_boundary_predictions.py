@@ -11,9 +11,9 @@
 %matplotlib inline
 from spanbert_edu import load_pretrained
 from spanbert_edu.checkpoint import BUNDLED, read_config
-from spanbert_edu.plots import plot_accuracy_by_position
-from spanbert_edu.predict import format_predictions, heldout_sentences, predict_span
-from spanbert_edu.widgets import build_boundary_prediction_widget
+from spanbert_edu.presentation.plots import plot_accuracy_by_position
+from spanbert_edu.presentation.predict import format_predictions, heldout_sentences, predict_span
+from spanbert_edu.presentation.widgets import build_boundary_prediction_widget
 
 model, tokenizer = load_pretrained()
 meta = read_config(BUNDLED)
@@ -86,7 +86,7 @@ build_boundary_prediction_widget(model, tokenizer, "Lists are mutable sequences,
 # it by itself: without the file, the cell says how to get it.
 
 # %%
-from spanbert_edu.download import RELEASES, cache_dir, cached
+from spanbert_edu.interop.download import RELEASES, cache_dir, cached
 
 RELEASE = "spanbert-large-cased-with-heads"
 path = cached(RELEASE)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from IPython.display import Markdown
 
-from spanbert_edu.ablate import ARMS, BUDGETS, PAPER, summarise
-from spanbert_edu.plots import plot_ablation
+from spanbert_edu.experiments.ablate import ARMS, BUDGETS, PAPER, summarise
+from spanbert_edu.presentation.plots import plot_ablation
 
 rows = json.loads(Path("../results/ablation_laptop.json").read_text())
 print(f"{len(rows)} runs: {len(ARMS)} arms x {len({r['seed'] for r in rows})} seeds; "

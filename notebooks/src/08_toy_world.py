@@ -18,9 +18,9 @@ import json
 import time
 from pathlib import Path
 
-from spanbert_edu.toy import ToyConfig, ToyWorld, score_arm, train_arm
-from spanbert_edu.toy.report import plot_toy_world, toy_table
-from spanbert_edu.widgets import build_toy_widget
+from spanbert_edu.experiments.toy import ToyConfig, ToyWorld, score_arm, train_arm
+from spanbert_edu.experiments.toy.report import plot_toy_world, toy_table
+from spanbert_edu.presentation.widgets import build_toy_widget
 
 world = ToyWorld()
 print(f"{world.n_people} people, {world.n_value_words} value words, {len(world.vocab)} tokens in the vocabulary")

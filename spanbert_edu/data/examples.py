@@ -36,7 +36,7 @@ def prepare_examples(tokenizer, corpus: str = "default", split: str = "train", *
     docs = load_corpus(corpus, split, hf_config=hf_config, docs_path=docs_path)
     proposers = None
     if linguistic:
-        from ..masking import make_proposers
+        from ..masking.proposers import make_proposers
 
         proposers = make_proposers("heuristic")
     if pair_objective != "none":

@@ -19,7 +19,11 @@ import math
 
 import numpy as np
 
-from ..masking import IGNORE_INDEX, MaskingConfig, ReplacementVocab, mask_sequence, merge_runs
+from ..batch import IGNORE_INDEX
+
+from ..masking import mask_sequence, MaskingConfig, ReplacementVocab
+
+from ..masking.reference import merge_runs
 from ._common import CheckResult, call, chi2_two_sample, fail
 
 CLS, SEP, MASK, FIRST_WORD_ID = 2, 3, 4, 10

@@ -8,7 +8,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..masking import IGNORE_INDEX, merge_runs
+from ..batch import IGNORE_INDEX
+
+from ..masking.reference import merge_runs
 from ._common import CheckResult, call, fail
 
 

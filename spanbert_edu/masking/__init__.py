@@ -1,20 +1,19 @@
 """Masking: every scheme the SpanBERT paper compares, in a readable and a batched version.
 
+The interface is :class:`MaskingConfig`, :class:`ReplacementVocab`, :func:`mask_sequence`,
+:func:`mask_batch`, ``SCHEMES`` and :func:`masked_runs`; the modules behind it:
+
+* :mod:`.engine` - the settings, the scheme table and the two maskers' entry points;
 * :mod:`.reference` - one sequence at a time, the algorithm as the authors wrote it (read this);
 * :mod:`.batched` - the same distributions, vectorised over a batch (the collator's engine);
-* :mod:`.schemes` - the one table from a scheme's name to its two selectors;
 * :mod:`.words` - word starts from ``word_ids()`` or the ``##`` rule; which tokens are maskable;
-* :mod:`.config` - :class:`MaskingConfig` and the replacement vocabulary (80/10/10);
-* :mod:`.proposers` - entity / noun-phrase span proposers (heuristic, or spaCy).
+* :mod:`.vocab` - the replacement vocabulary of the 10% "random token" case;
+* :mod:`.proposers` - entity / noun-phrase span proposers (heuristic, or spaCy);
+* :mod:`.stats` - realised span lengths after merging and the budget cut.
 """
-from .batched import mask_batch
-from .config import LINGUISTIC_MIX, SCHEMES, MaskingConfig, ReplacementVocab
-from .proposers import make_proposers, propose_token_spans
-from .reference import IGNORE_INDEX, MaskedSequence, mask_sequence, masked_runs, merge_runs
-from .words import (continuation_table, maskable_positions, non_maskable_ids,
-                    word_starts_from_word_ids, word_starts_from_wordpiece)
+from .engine import LINGUISTIC_MIX, SCHEMES, MaskingConfig, mask_batch, mask_sequence
+from .reference import masked_runs
+from .vocab import ReplacementVocab
 
-__all__ = ["mask_batch", "mask_sequence", "merge_runs", "masked_runs", "MaskedSequence", "MaskingConfig",
-           "ReplacementVocab", "SCHEMES", "LINGUISTIC_MIX", "IGNORE_INDEX", "make_proposers",
-           "propose_token_spans", "continuation_table", "maskable_positions", "non_maskable_ids",
-           "word_starts_from_word_ids", "word_starts_from_wordpiece"]
+__all__ = ["MaskingConfig", "ReplacementVocab", "mask_sequence", "mask_batch", "SCHEMES",
+           "LINGUISTIC_MIX", "masked_runs"]

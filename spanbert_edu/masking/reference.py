@@ -1,11 +1,11 @@
 """The per-sequence reference masker: short, readable, one sequence at a time.
 
-This is the version to read (and the one the notebooks teach from). The collator uses the
-batched version in :mod:`spanbert_edu.masking.batched`, which is checked against this one.
+This is the version to read (and the one the notebooks teach from); :func:`.engine.mask_sequence`
+runs it. The collator uses the batched version in :mod:`.batched`, which is checked against this one.
 
 Every scheme has the same three steps:
 
-1. **select** positions to mask until the budget ``ceil(mask_ratio * n)`` is reached (n =
+1. **select** positions to mask until the budget ``ceil(mlm_probability * n)`` is reached (n =
    maskable tokens). The schemes differ only here.
 2. **merge** the selection into maximal runs of adjacent masked tokens. Since every span is
    contiguous, merging overlapping AND adjacent spans (as the authors do) gives exactly the
@@ -30,10 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import MaskingConfig, ReplacementVocab
-from .words import normalise_word_starts
-
-IGNORE_INDEX = -100  # PyTorch's cross-entropy default: no loss at this position
+from ..batch import IGNORE_INDEX
 
 
 @dataclass
@@ -41,7 +38,7 @@ class MaskedSequence:
     """One masked sequence. Spans are ``(s, e)`` token positions, both inclusive."""
 
     input_ids: np.ndarray                 # (L,) after replacement
-    labels: np.ndarray                    # (L,) original ids where masked, -100 elsewhere
+    labels: np.ndarray                    # (L,) original ids where masked, IGNORE_INDEX elsewhere
     spans: list = field(default_factory=list)          # merged masked runs (s, e)
     span_actions: list = field(default_factory=list)   # per run: "mask" | "random" | "keep" | "mixed"
     sbo_boundaries: list = field(default_factory=list)  # (s - 1, e + 1) of runs with SBO targets
@@ -168,7 +165,7 @@ def masked_runs(masked, word_ids=None):
 
 
 def _action(u, config):
-    return "mask" if u < config.mask_prob else "random" if u < config.mask_prob + config.random_prob else "keep"
+    return "mask" if u < config.mask_replace_prob else "random" if u < config.mask_replace_prob + config.random_replace_prob else "keep"
 
 
 def replace_and_target(input_ids, maskable, runs, config, vocab, rng):
@@ -194,26 +191,3 @@ def replace_and_target(input_ids, maskable, runs, config, vocab, rng):
             result.sbo_boundaries.append((s - 1, e + 1))
             result.sbo_labels.append(original[s:s + min(n, config.max_span_targets)].tolist())
     return result
-
-
-def mask_sequence(input_ids, word_start, maskable, config: MaskingConfig, vocab: ReplacementVocab,
-                  rng=None, candidates=None) -> MaskedSequence:
-    """Mask one sequence with ``config.scheme``.
-
-    ``input_ids``, ``word_start``, ``maskable``: (L,) arrays (see :mod:`.words`).
-    ``candidates``: ``{"entity": [(s, e), ...], "phrase": [...]}`` for the linguistic schemes.
-    A sequence with no maskable token comes back unchanged.
-    """
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
-    maskable = np.asarray(maskable, dtype=bool)
-    word_start = normalise_word_starts(word_start, maskable)
-    if not isinstance(vocab, ReplacementVocab):
-        raise TypeError(f"vocab must be a ReplacementVocab (the [MASK] id and the random-token "
-                        f"distribution), got {type(vocab).__name__}")
-    budget = config.budget(int(maskable.sum()))
-    if budget == 0:
-        return replace_and_target(input_ids, maskable, [], config, vocab, rng)
-    from .schemes import SELECT  # the scheme table imports this module's selectors
-
-    masked = SELECT[config.scheme].reference(config, word_start, maskable, budget, rng, candidates)
-    return replace_and_target(input_ids, maskable, merge_runs(masked), config, vocab, rng)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .batched import mask_batch
-from .config import MaskingConfig, ReplacementVocab
-from .reference import IGNORE_INDEX, masked_runs
+from ..batch import IGNORE_INDEX
+from .engine import MaskingConfig, mask_batch
+from .reference import masked_runs
+from .vocab import ReplacementVocab
 from .words import maskable_positions, non_maskable_ids, word_starts_from_word_ids
 
 

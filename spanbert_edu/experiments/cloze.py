@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data.packing import split_sentences
+from ..data.packing import split_sentences
 
 
 @dataclass

@@ -151,7 +151,7 @@ def _download(url: str, part: Path, progress: bool, timeout: float) -> None:
 def authors_tokenizer(archive: Path):
     """BERT's cased WordPiece for the authors' model, and where it came from: the archive's own
     ``vocab.txt`` when it ships one, else ``bert-large-cased`` from the Hugging Face hub."""
-    from .data import load_tokenizer
+    from ..data import load_tokenizer
 
     archive = Path(archive)
     vocab = None

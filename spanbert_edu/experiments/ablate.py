@@ -8,7 +8,7 @@ budget; only the masking scheme or the objective changes. Each run is then measu
 1. intrinsic: MLM accuracy on held-out masked spans (the same SpanBERT span masks for every
    arm, from a fixed seed), overall and by span length in words (1..10, longer merged runs in
    10), and SBO accuracy where the arm has SBO;
-2. downstream: the cloze span-selection task of :mod:`spanbert_edu.qa`, fine-tuned the same way
+2. downstream: the cloze span-selection task of :mod:`spanbert_edu.experiments.cloze`, fine-tuned the same way
    for every arm (fine-tuning examples from training documents, test examples from held-out
    documents), exact match and F1 as SQuAD computes them.
 
@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .collator import SpanMaskingCollator
-from .data import load_corpus, load_tokenizer
-from .data.examples import prepare_examples
-from .heads import IGNORE_INDEX
-from .masking import masked_runs
-from .qa import finetune_and_evaluate, make_cloze_examples
-from .train import TrainConfig, pretrain
+from ..collator import SpanMaskingCollator
+from ..data import load_corpus, load_tokenizer
+from ..data.examples import prepare_examples
+from ..batch import IGNORE_INDEX
+from ..masking import masked_runs
+from .cloze import finetune_and_evaluate, make_cloze_examples
+from ..train import TrainConfig, pretrain
 
 # arm -> (table, TrainConfig overrides). Table 6 arms are MLM only on one sequence.
 ARMS = {

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import torch
 
-from .heads import SpanBertForPreTraining
-from .model import SpanBertConfig
+from ..heads import SpanBertForPreTraining
+from ..model import SpanBertConfig
 
 _SBO_NAMES = {"position_embeddings.weight": "position_embeddings.weight",
               "mlp_layer_norm.linear1.weight": "dense1.weight", "mlp_layer_norm.linear1.bias": "dense1.bias",

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
-from .heads import SpanBertForPreTraining
-from .model import SpanBertConfig
+from ..heads import SpanBertForPreTraining
+from ..model import SpanBertConfig
 
 _SHARED = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
            "intermediate_size", "max_position_embeddings", "hidden_dropout_prob",
@@ -115,7 +115,7 @@ def load_sbo_head(folder):
     model's last hidden states: ``head(hidden, span_boundaries, span_labels, model.bert.embeddings.word_embeddings.weight)``."""
     from safetensors.torch import load_file
 
-    from .heads import SBOHead
+    from ..heads import SBOHead
 
     folder = Path(folder)
     if not (folder / "sbo_head.json").is_file():

@@ -14,7 +14,7 @@ import numpy as np
 from IPython.display import HTML, display
 
 from .diagrams import masking_rows, plot_masking_schemes, plot_span_lengths
-from .masking import SCHEMES
+from ..masking import SCHEMES
 from .plots import plot_loss_curves
 from .predict import predict_span
 
@@ -172,7 +172,7 @@ def build_boundary_prediction_widget(model, tokenizer, sentence: str, span: str)
 def build_toy_widget(models: dict, world, n_sentences: int = 20, seed: int = 50_000) -> Panel:
     """Notebook 08: pick a generated sentence and any span of its words -> for each model (an
     arm), the top-5 of its MLM head and of its SBO head (when that arm trained it)."""
-    from .toy.world import RELATIONS
+    from ..experiments.toy.world import RELATIONS
 
     rng = np.random.default_rng(seed)
     sentences = [world.decode(world.sentence(int(p), rng.permutation(len(RELATIONS)))[0])

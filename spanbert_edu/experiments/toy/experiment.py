@@ -27,12 +27,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_int
-from ..collator import SpanMaskingCollator
-from ..heads import IGNORE_INDEX, SpanBertForPreTraining
-from ..masking import masked_runs
-from ..model import SpanBertConfig
-from ..train import TrainConfig, make_optimizer
+from ..._checks import check_int
+from ...collator import SpanMaskingCollator
+from ...batch import IGNORE_INDEX
+from ...heads import SpanBertForPreTraining
+from ...masking import masked_runs
+from ...model import SpanBertConfig
+from ...train import TrainConfig, make_optimizer
 from .world import MAX_SPAN_TARGETS, RELATIONS, ToyWorld
 
 ARMS = {"mlm": 0.0, "mlm+sbo": 1.0}  # arm -> sbo_weight

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .masking import IGNORE_INDEX, SCHEMES
-from .spans import expected_span_length, sample_span_lengths, span_length_pmf
+from ..batch import IGNORE_INDEX
+
+from ..masking import SCHEMES
+from ..spans import expected_span_length, sample_span_lengths, span_length_pmf
 
 EXAMPLE_SENTENCE = ("The Python Software Foundation maintains the reference implementation of the "
                     "language, which Guido van Rossum first released in the Netherlands.")
@@ -81,7 +83,7 @@ def masking_rows(tokenizer, sentence: str = EXAMPLE_SENTENCE, seed: int = 0, mlm
                  schemes=SCHEMES, geometric_p: float = 0.2) -> dict:
     """{scheme: (original ids, masked ids, labels)} for one sentence, each scheme, one seed: the
     rows :func:`plot_masking_schemes` draws."""
-    from .collator import SpanMaskingCollator
+    from ..collator import SpanMaskingCollator
 
     example = {"input_ids": tokenizer(sentence)["input_ids"]}
     rows = {}

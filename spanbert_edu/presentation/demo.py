@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .collator import SpanMaskingCollator
-from .data import load_corpus, load_tokenizer
-from .data.packing import pack_documents
-from .masking import IGNORE_INDEX, SCHEMES, make_proposers, masked_runs
-from .spans import expected_span_length, sample_span_lengths
+from ..collator import SpanMaskingCollator
+from ..data import load_corpus, load_tokenizer
+from ..data.packing import pack_documents
+from ..batch import IGNORE_INDEX
+from ..masking import masked_runs, SCHEMES
+from ..masking.proposers import make_proposers
+from ..spans import expected_span_length, sample_span_lengths
 
 
 def render_masked(tokenizer, original_ids, masked_ids, labels) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .checkpoint import BUNDLED, read_config
-from .data import load_tokenizer
+from ..checkpoint import BUNDLED, read_config
+from ..data import load_tokenizer
 from .diagrams import masking_rows, plot_masking_schemes, plot_sbo_diagram, plot_span_lengths
 from .plots import plot_ablation, plot_accuracy_by_position, plot_loss_curves
 
@@ -35,11 +35,11 @@ def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:
     if metrics:
         figures["accuracy_by_position.png"] = plot_accuracy_by_position(metrics)
     if ABLATION_RESULTS.exists():
-        from .ablate import PAPER
+        from ..experiments.ablate import PAPER
 
         figures["ablation.png"] = plot_ablation(json.loads(ABLATION_RESULTS.read_text()), PAPER)
     if TOY_RESULTS.exists():
-        from .toy.report import plot_toy_world
+        from ..experiments.toy.report import plot_toy_world
 
         figures["toy_world.png"] = plot_toy_world(json.loads(TOY_RESULTS.read_text()))
     paths = []

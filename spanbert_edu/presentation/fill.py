@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_choice, check_int
+from .._checks import check_choice, check_int
+from ..batch import IGNORE_INDEX
 
 BLANK = "[BLANK]"
 HEADS = ("mlm", "sbo", "both")
@@ -42,7 +43,7 @@ def _log_probs(model, ids, s, e):
     n, T = e - s + 1, model.config.max_span_targets
     sbo = None
     if s - 1 >= 1 and e + 1 < ids.shape[1] - 1 and n <= T:
-        span_labels = torch.full((1, 1, T), -100, dtype=torch.long, device=device)
+        span_labels = torch.full((1, 1, T), IGNORE_INDEX, dtype=torch.long, device=device)
         span_labels[0, 0, :n] = 0                                   # placeholders: only the logits are used
         bounds = torch.tensor([[[s - 1, e + 1]]], device=device)
         logits, _ = model.sbo(hidden, bounds, span_labels, emb)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .heads import IGNORE_INDEX
+from ..batch import IGNORE_INDEX
 
 
 def _span_tokens(enc, text: str, span):
@@ -81,8 +81,8 @@ def format_predictions(pred: dict) -> str:
 
 def heldout_sentences(n: int, seed: int = 0, min_words: int = 8, max_words: int = 25):
     """``n`` held-out sentences of the bundled corpus, each with a 2-3 word span to mask."""
-    from .data import load_corpus
-    from .data.packing import split_sentences
+    from ..data import load_corpus
+    from ..data.packing import split_sentences
 
     rng = np.random.default_rng(seed)
     sentences = [s for d in load_corpus("default", "heldout") for s in split_sentences(d.text)
@@ -97,7 +97,7 @@ def heldout_sentences(n: int, seed: int = 0, min_words: int = 8, max_words: int 
 
 
 def print_heldout_predictions(model, tokenizer=None, n_sentences: int = 3, seed: int = 0, echo=print):
-    from .data import load_tokenizer
+    from ..data import load_tokenizer
 
     tokenizer = tokenizer or load_tokenizer()
     echo("\nboundary predictions on held-out sentences (* = the right answer):")

@@ -13,13 +13,13 @@ that changes with the clause order. So the Span Boundary
 Objective, which sees only x_{s-1}, x_{e+1} and the offset, can succeed only if the encoder
 moves the person's identity (or the fact itself) into the boundary tokens' states. The MLM
 head has no such constraint: it reads the [MASK] position's own state, which can attend to the
-name directly. :mod:`spanbert_edu.toy.experiment` measures the difference.
+name directly. :mod:`spanbert_edu.experiments.toy.experiment` measures the difference.
 
 Everything is drawn from ``numpy.random.default_rng`` with fixed seeds: the facts from
 ``world_seed``, the sentences from a stream the caller names. Words are whole tokens (one
 vocabulary entry each), so span lengths in words and in tokens agree.
 
-Not covered here: training and measuring (:mod:`spanbert_edu.toy.experiment`).
+Not covered here: training and measuring (:mod:`spanbert_edu.experiments.toy.experiment`).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_int
+from ..._checks import check_int
 
 RELATIONS = (("lives", "in"), ("likes",), ("works", "as"))  # the words before each fact's value
 GLUE = (",", "and", ".")                                      # the words after the 1st, 2nd, 3rd fact
