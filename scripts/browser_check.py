@@ -124,12 +124,10 @@ def main():
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
                        if not args.names or any(p.name.startswith(n) for n in args.names))
     tmp = Path(tempfile.mkdtemp(prefix="spanbert-browser-"))
-    work = tmp / "notebooks"  # same layout as the repository: notebooks read ../results/
+    work = tmp / "notebooks"  # the notebooks read committed results from the installed package
     work.mkdir()
     for name in notebooks:
         shutil.copy(ROOT / "notebooks" / name, work / name)
-    if (ROOT / "results").is_dir():
-        shutil.copytree(ROOT / "results", tmp / "results")
     port, token = free_port(), secrets.token_hex(16)
     lab = start_lab(work, port, token)
     problems = []

@@ -4,20 +4,16 @@
 
 Runs ``check_span_masker`` with ``seeds`` different seeds (each a new set of texts and new random
 streams) on the three correct maskers and on every planted distribution mistake of
-tests/test_exercises.py, and prints how often each is rejected, and how often with its own hint.
+``spanbert_edu.exercises.mistakes``, and prints how often each is rejected, and how often with its own hint.
 For a correct masker the rejection rate is the false-alarm rate (four tests at alpha 0.001 each);
 for a mistake it is the power.
 """
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import test_exercises as t  # noqa: E402  (the planted-mistake suite)
+from spanbert_edu.exercises import check_span_masker
+from spanbert_edu.exercises.mistakes import SPAN_MASKER_CASES
 
-from spanbert_edu.exercises import check_span_masker  # noqa: E402
-
-CASES = [(fn, hint) for fn, hint in t.test_span_masker_checker.pytestmark[0].args[1]
+CASES = [(fn, hint) for fn, hint in SPAN_MASKER_CASES
          if hint is None or hint in ("whole-word masking", "UNIFORM", "CLIPPED", "span lengths in words differ",
                                      "never (or almost never", "random tokens", "80/10/10", "SUBWORD tokens",
                                      "first tenth")]

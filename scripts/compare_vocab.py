@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 from spanbert_edu.data import load_corpus, load_tokenizer
-from spanbert_edu.data.tokenizer import save_vocab, train_wordpiece
+
+from train_tokenizer import save_vocab, train_wordpiece  # scripts/ is on sys.path when run as a script
 
 
 def tokens_per_word(tokenizer, docs):

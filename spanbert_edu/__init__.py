@@ -5,22 +5,22 @@
     >>> round(expected_span_length(0.2, 10), 3)
     3.797
 
-Modules: ``spans`` (span-length distribution), ``masking`` (every masking scheme),
-``collator`` (the Hugging Face collator), ``data`` (corpus, tokenizer, packing), ``model``
-(the encoder), ``heads`` (MLM, SBO, NSP/SOP), ``train`` (pretraining), ``evaluate``,
-``checkpoint``, ``hf`` (weights to and from Hugging Face BERT), ``authors`` (the authors'
-released checkpoint with both heads), ``predict``, ``plots``,
-``demo`` and ``cli`` (``python -m spanbert_edu``).
+The core, in the order data flows through it: ``spans`` (span lengths), ``masking`` (every
+scheme), ``batch`` (the batch contract), ``collator``, ``data``, ``model`` (the encoder),
+``heads`` (MLM, SBO, NSP/SOP), ``train`` (pretraining), ``evaluate``, ``checkpoint``. Around it:
+``interop`` (Hugging Face BERT, the authors' release), ``presentation`` (what the notebooks and
+figures show), ``experiments`` (ablations, cloze, toy world), ``exercises`` (the checkers) and
+``cli`` (``python -m spanbert_edu``). ARCHITECTURE.md has the map.
 """
 from . import spans
-from .interop.authors import from_authors_checkpoint
-from .checkpoint import load_pretrained
 from .collator import SpanMaskingCollator
 from .data import load_corpus, load_tokenizer
 from .data.packing import pack_documents
 from .heads import SBOHead, SpanBertForPreTraining
+from .interop.authors import from_authors_checkpoint
 from .interop.hf import from_hf_bert, to_hf_bert
-from .masking import mask_sequence, MaskingConfig
+from .interop.pretrained import load_pretrained
+from .masking import MaskingConfig, mask_sequence
 from .model import SpanBertConfig
 from .train import TrainConfig, pretrain
 

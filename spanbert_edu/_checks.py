@@ -1,10 +1,12 @@
 """Argument checks shared by the public functions.
 
 Every message names the argument, the value it got and what is allowed, so a student who
-passes ``geometric_p=1.5`` reads exactly what to change.
+passes ``geometric_p=1.5`` reads exactly what to change. It also holds the file checksum
+(:func:`sha256_file`) that both checkpoints and downloads verify.
 """
 from __future__ import annotations
 
+import hashlib
 import numbers
 
 
@@ -60,3 +62,12 @@ def check_choice(name: str, value, allowed) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
     return value
+
+
+def sha256_file(path) -> str:
+    """The SHA-256 of a file's bytes as a hex string, read in 1 MiB chunks (any size fits)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

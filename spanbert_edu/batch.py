@@ -15,7 +15,7 @@ key                    shape         contents, and the padding value
 ``span_labels``        (B, S, T)     the span's first T original tokens, ``IGNORE_INDEX`` beyond
                                      its end and for missing spans
 ``token_type_ids``     (B, L)        segment ids, only for NSP / SOP pairs (0 padding)
-``next_sentence_label``,             (B,) 0/1, only for NSP / SOP pairs
+``next_sentence_label``,             (B,) 0/1, only for NSP / SOP pairs (``PAIR_OBJECTIVES``)
 ``sentence_order_label``
 =====================  ============  ==========================================================
 
@@ -26,5 +26,9 @@ A position or SBO target marked ``IGNORE_INDEX`` carries no loss: it is PyTorch'
 
 IGNORE_INDEX = -100   # labels / span_labels: no target at this position
 NO_SPAN = -1          # span_boundaries: this row has no span in this slot
+
+# What a row is: one sequence (SpanBERT), or two segments with BERT's next-sentence label (NSP)
+# or ALBERT's sentence-order label (SOP). The data packs rows this way; the model adds the head.
+PAIR_OBJECTIVES = ("none", "nsp", "sop")
 
 BATCH_KEYS = ("input_ids", "attention_mask", "labels", "span_boundaries", "span_labels")

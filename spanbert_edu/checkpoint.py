@@ -19,7 +19,6 @@ file names are replaced; nothing else in the folder is touched.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,10 +26,11 @@ from pathlib import Path
 
 import torch
 
+from ._checks import sha256_file
 from .heads import SpanBertForPreTraining
 from .model import SpanBertConfig
 
-BUNDLED = Path(__file__).resolve().parent / "assets" / "spanbert-small"
+BUNDLED = Path(__file__).resolve().parent / "assets" / "spanbert-small"  # loaded by interop.pretrained
 OWN_FILES = frozenset({"model.safetensors", "config.json", "vocab.txt", "training_state.pt", "metrics.jsonl"})
 
 
@@ -83,7 +83,7 @@ def save_checkpoint(directory, model, *, tokenizer=None, step: int = 0, train_co
         free = shutil.disk_usage(tmp.parent).free / 1e6
         raise OSError(f"could not write {directory} ({err}); {free:.0f} MB free on that disk") from None
     meta = {"format": 1, "step": step, "model": module.config.to_dict(), "train": train_config or {},
-            "sha256": {"model.safetensors": _sha256(tmp / "model.safetensors")}}
+            "sha256": {"model.safetensors": sha256_file(tmp / "model.safetensors")}}
     if metrics is not None:
         meta["metrics"] = metrics
     (tmp / "config.json").write_text(json.dumps(meta, indent=2))
@@ -107,14 +107,6 @@ def save_checkpoint(directory, model, *, tokenizer=None, step: int = 0, train_co
     else:
         os.replace(tmp, directory)
     return directory
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def clean_stale_temporaries(root) -> list[Path]:
@@ -163,7 +155,7 @@ def load_model(directory, expected_config: SpanBertConfig | None = None,
         raise ValueError(f"checkpoint {directory} has another config: (expected, found) {diff}")
     weights = Path(directory) / "model.safetensors"
     expected_sha = (meta.get("sha256") or {}).get("model.safetensors")
-    if expected_sha is not None and weights.is_file() and _sha256(weights) != expected_sha:
+    if expected_sha is not None and weights.is_file() and sha256_file(weights) != expected_sha:
         raise ValueError(f"{weights} does not match the SHA-256 recorded in its config.json: the file "
                          "was modified or corrupted after it was saved")
     try:
@@ -188,34 +180,6 @@ def load_training_state(directory, optimizer, scheduler=None) -> None:
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and state.get("scheduler") is not None:
         scheduler.load_state_dict(state["scheduler"])
-
-
-def load_pretrained(directory=None, *, echo=print):
-    """``(model, tokenizer)``. ``directory``: a checkpoint folder (default: the bundled ``small``
-    model), or ``"spanbert-large-cased-with-heads"``, the authors' released SpanBERT-large with
-    both heads, downloaded once into the Hugging Face cache (:mod:`.download`)."""
-    from .data import load_tokenizer
-    from .interop.download import RELEASES
-
-    if isinstance(directory, str) and directory in RELEASES:
-        from .interop.authors import from_authors_checkpoint
-        from .interop.download import authors_tokenizer, fetch
-
-        archive = fetch(directory)
-        tokenizer, source = authors_tokenizer(archive)
-        echo(f"{directory}: {archive}; tokenizer: {source}")
-        model = from_authors_checkpoint(archive)
-        if len(tokenizer) != model.config.vocab_size:
-            raise ValueError(f"the tokenizer ({source}) has {len(tokenizer)} tokens, the model expects "
-                             f"vocab_size={model.config.vocab_size}")
-        return model, tokenizer
-    directory = Path(directory) if directory is not None else BUNDLED
-    model = load_model(directory).eval()
-    tokenizer = load_tokenizer(directory / "vocab.txt")
-    if len(tokenizer) != model.config.vocab_size:
-        raise ValueError(f"vocabulary of {directory} has {len(tokenizer)} tokens, the model "
-                         f"expects vocab_size={model.config.vocab_size}")
-    return model, tokenizer
 
 
 def export_bundle(checkpoint, out, *, half: bool = False, eval_corpus: str = "default",

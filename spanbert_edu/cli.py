@@ -105,7 +105,8 @@ def _run_toy(args):
 
 def _load_any(path):
     """(model, tokenizer or None): our checkpoint folder, or the authors' released file."""
-    from .checkpoint import is_checkpoint, load_pretrained
+    from .checkpoint import is_checkpoint
+    from .interop.pretrained import load_pretrained
 
     if path is None or is_checkpoint(path):
         return load_pretrained(path)
@@ -171,7 +172,8 @@ def main(argv=None):
     toy = sub.add_parser("toy", help="the toy world: MLM vs MLM + SBO, probed at the span boundaries")
     toy.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 for every arm")
     toy.add_argument("--steps", type=int, default=None, help="training steps per arm (default: ToyConfig's)")
-    toy.add_argument("--out", default="results/toy_world.json", help="the JSON file to write")
+    toy.add_argument("--out", default="runs/toy_world.json",
+                     help="the JSON file to write (the committed one: spanbert_edu/assets/results/toy_world.json)")
     figures = sub.add_parser("figures", help="regenerate every figure in figures/")
     figures.add_argument("--out", default="figures")
     demo = sub.add_parser("demo", help="mask a batch of the bundled corpus with every scheme")

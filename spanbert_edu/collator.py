@@ -4,9 +4,11 @@ It takes what ``DataCollatorForLanguageModeling`` takes (a list of dicts with ``
 that already carry [CLS]/[SEP]) and returns, besides ``input_ids``/``attention_mask``/
 ``labels``, the Span Boundary Objective targets:
 
-* ``span_boundaries`` (B, S, 2): positions of x_{s-1} and x_{e+1} for each masked span, -1
-  where a row has fewer than S spans;
-* ``span_labels`` (B, S, max_span_targets): the span's original tokens, -100 padding.
+* ``span_boundaries`` (B, S, 2): positions of x_{s-1} and x_{e+1} for each masked span;
+* ``span_labels`` (B, S, max_span_targets): the span's original tokens.
+
+Keys, shapes and padding values (``IGNORE_INDEX``, ``NO_SPAN``) are the batch contract of
+:mod:`spanbert_edu.batch`.
 
 Word boundaries come from an example's ``word_ids`` when it has them (note that
 ``Trainer`` drops columns its model does not accept unless ``remove_unused_columns=False``),

@@ -12,6 +12,9 @@ import torch
 from ._checks import check_choice
 
 
+PRECISIONS = ("auto", "fp32", "bf16")  # the choices of --precision
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """"auto" -> CUDA when present, else the CPU; otherwise a device torch knows and can use."""
     if device == "auto":
@@ -42,7 +45,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     bf16 means ``torch.autocast`` for the forward pass: weights, optimizer state and checkpoints
     stay fp32, and the losses (cross-entropy over the vocabulary, with its softmax) are computed
     in fp32 (see ``heads._mean_ce``); autocast also keeps LayerNorm in fp32."""
-    check_choice("precision", precision, ("auto", "fp32", "bf16"))
+    check_choice("precision", precision, PRECISIONS)
     if precision != "auto":
         return precision
     if device.type == "cuda":

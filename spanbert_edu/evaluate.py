@@ -6,10 +6,40 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
 import torch
 
 from .batch import IGNORE_INDEX
 from .masking import masked_runs
+
+
+class AccuracyTable:
+    """Hits and totals per key (a span length, an offset inside the span): add one batch of
+    predictions at a time, then read the accuracy per key. The one place that computes
+    "accuracy by span length" (:func:`evaluate`, the ablation, the toy world)."""
+
+    def __init__(self, cap: int | None = None):
+        self.cap = cap                                   # keys above it count as ``cap``: "cap or more"
+        self.counts = defaultdict(lambda: [0, 0])        # key -> [right, total]
+
+    def add(self, keys, right) -> "AccuracyTable":
+        """One prediction per entry: ``keys`` (N,) ints, ``right`` (N,) whether it was right."""
+        keys, right = np.asarray(keys, dtype=np.int64).reshape(-1), np.asarray(right).reshape(-1)
+        if self.cap is not None:
+            keys = np.minimum(keys, self.cap)
+        for key in np.unique(keys):
+            chosen = keys == key
+            self.counts[int(key)][0] += int(right[chosen].sum())
+            self.counts[int(key)][1] += int(chosen.sum())
+        return self
+
+    def overall(self) -> float:
+        """Accuracy over every prediction added (0 when there is none)."""
+        return sum(c for c, _ in self.counts.values()) / max(1, sum(n for _, n in self.counts.values()))
+
+    def table(self, digits: int | None = 4) -> dict:
+        """{key: accuracy}, keys in increasing order, rounded to ``digits`` (None: not rounded)."""
+        return {k: c / n if digits is None else round(c / n, digits) for k, (c, n) in sorted(self.counts.items())}
 
 
 def _top5_hits(logits, targets) -> int:
@@ -43,7 +73,7 @@ def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int |
     model.eval()
     collator.reseed([seed])
     sums = defaultdict(float)
-    hits = {h: defaultdict(lambda: [0, 0]) for h in ("mlm_pos", "sbo_pos", "mlm_len", "sbo_len")}
+    hits = {h: AccuracyTable() for h in ("mlm_pos", "sbo_pos", "mlm_len", "sbo_len")}
     n_batches = 0
     for start in range(0, len(examples), batch_size):
         if max_batches is not None and n_batches >= max_batches:
@@ -54,22 +84,17 @@ def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int |
         n_batches += 1
         mlm_right = _tally(sums, "mlm", out.mlm_logits, out.mlm_targets, out.mlm_loss)
         offsets, lengths, _ = masked_runs((batch["labels"] != IGNORE_INDEX).cpu().numpy())
-        for key, values in (("mlm_pos", offsets), ("mlm_len", lengths)):
-            for v, ok in zip(values, mlm_right):
-                hits[key][int(v)][0] += int(ok)
-                hits[key][int(v)][1] += 1
+        hits["mlm_pos"].add(offsets, mlm_right)
+        hits["mlm_len"].add(lengths, mlm_right)
         if out.sbo_logits is not None and len(out.sbo_targets):
             sbo_right = _tally(sums, "sbo", out.sbo_logits, out.sbo_targets, out.sbo_loss)
             target = batch["span_labels"] != IGNORE_INDEX
             b, s, i = target.nonzero(as_tuple=True)
             bounds = batch["span_boundaries"][b, s]
             span_len = (bounds[:, 1] - bounds[:, 0] - 1).cpu().numpy()
-            for key, values in (("sbo_pos", i.cpu().numpy()), ("sbo_len", span_len)):
-                for v, ok in zip(values, sbo_right):
-                    hits[key][int(v)][0] += int(ok)
-                    hits[key][int(v)][1] += 1
+            hits["sbo_pos"].add(i.cpu().numpy(), sbo_right)
+            hits["sbo_len"].add(span_len, sbo_right)
     model.train(was_training)
-    table = lambda h: {k: round(c / n, 4) for k, (c, n) in sorted(h.items())}
     return {
         "mlm_loss": sums["mlm_loss"] / max(1, sums["mlm_n"]),
         "mlm_acc": sums["mlm_right"] / max(1, sums["mlm_n"]),
@@ -78,8 +103,8 @@ def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int |
         "mlm_top5": sums["mlm_top5"] / max(1, sums["mlm_n"]),
         "sbo_top5": sums["sbo_top5"] / max(1, sums["sbo_n"]) if sums["sbo_n"] else None,
         "mlm_targets": int(sums["mlm_n"]), "sbo_targets": int(sums["sbo_n"]),
-        "by_position": {"mlm": table(hits["mlm_pos"]), "sbo": table(hits["sbo_pos"])},
-        "by_length": {"mlm": table(hits["mlm_len"]), "sbo": table(hits["sbo_len"])},
+        "by_position": {"mlm": hits["mlm_pos"].table(), "sbo": hits["sbo_pos"].table()},
+        "by_length": {"mlm": hits["mlm_len"].table(), "sbo": hits["sbo_len"].table()},
     }
 
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_choice, check_int, check_probability, check_real
-
+from .batch import PAIR_OBJECTIVES
 
 @dataclass
 class SpanBertConfig:
@@ -72,12 +72,18 @@ class SpanBertConfig:
                 raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)!r}")
         check_probability("hidden_dropout_prob", self.hidden_dropout_prob)
         check_probability("attention_probs_dropout_prob", self.attention_probs_dropout_prob)
-        if not (isinstance(self.sbo_weight, (int, float)) and self.sbo_weight >= 0):
-            raise ValueError(f"sbo_weight must be a number >= 0, got {self.sbo_weight!r}")
-        check_choice("pair_objective", self.pair_objective, ("none", "nsp", "sop"))
+        self.check_objectives(self.sbo_weight, self.pair_objective)
         if self.pair_objective != "none" and self.type_vocab_size < 2:
             raise ValueError(f"pair_objective={self.pair_objective!r} needs segment embeddings: "
                              f"type_vocab_size >= 2, got {self.type_vocab_size}")
+
+    @staticmethod
+    def check_objectives(sbo_weight, pair_objective) -> None:
+        """The loss's knobs, checked here for every config that carries them (``TrainConfig`` too)."""
+        value = check_real("sbo_weight", sbo_weight)
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"sbo_weight must be a finite number >= 0, got {sbo_weight!r}")
+        check_choice("pair_objective", pair_objective, PAIR_OBJECTIVES)
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "SpanBertConfig":

@@ -16,7 +16,7 @@ from spanbert_edu import from_authors_checkpoint
 V, H, LAYERS, FF, POS, TYPES, SBO_POS, SBO_T = 50, 64, 2, 96, 40, 2, 12, 7   # heads = H / 64 = 1
 
 
-def authors_state(seed=0):
+def authors_state(seed=0, H=H):
     g = torch.Generator().manual_seed(seed)
     r = lambda *shape: torch.randn(*shape, generator=g) * 0.2
     s = {"bert.embeddings.word_embeddings.weight": r(V, H), "bert.embeddings.position_embeddings.weight": r(POS, H),
@@ -58,14 +58,17 @@ def gelu(x):
     return x * 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
 
 
-def authors_forward(sd, input_ids, pairs):
+def authors_forward(sd, input_ids, pairs, heads=None):
+    """Their forward pass; sizes from the weights, ``heads`` (default hidden / 64) given."""
     s = {k[len("decoder."):]: v for k, v in sd.items()}
+    H = s["bert.embeddings.word_embeddings.weight"].shape[1]
+    SBO_T, SBO_POS = s["cls.pair_target_predictions.position_embeddings.weight"].shape
+    heads = heads or H // 64
     lin = lambda x, p: x @ s[p + ".weight"].t() + s[p + ".bias"]
     B, L = input_ids.shape
     x = (s["bert.embeddings.word_embeddings.weight"][input_ids] + s["bert.embeddings.position_embeddings.weight"][:L]
          + s["bert.embeddings.token_type_embeddings.weight"][torch.zeros_like(input_ids)])
     x = ln(x, s["bert.embeddings.LayerNorm.gamma"], s["bert.embeddings.LayerNorm.beta"])
-    heads = H // 64
     for i in range(LAYERS):
         p = f"bert.encoder.layer.{i}."
         split = lambda t: t.view(B, L, heads, H // heads).permute(0, 2, 1, 3)
@@ -110,22 +113,27 @@ def _ours(model, ids, pairs):
     return hidden, mlm_all, out.sbo_logits.view(pairs.shape[0], pairs.shape[1], SBO_T, V)
 
 
+def _release(tmp_path, payload, hidden=H, heads=1):
+    """The authors' folder (weights + BERT-style config.json) and a .tar.gz of it."""
+    folder = tmp_path / "spanbert_large_with_head"
+    folder.mkdir()
+    torch.save(payload, folder / "model.pt")
+    (folder / "config.json").write_text(json.dumps({"hidden_size": hidden, "num_hidden_layers": LAYERS,
+                                                    "num_attention_heads": heads, "intermediate_size": FF,
+                                                    "max_position_embeddings": POS, "type_vocab_size": TYPES,
+                                                    "vocab_size": V, "hidden_act": "gelu"}))
+    archive = tmp_path / "spanbert_large_with_head.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="spanbert_large_with_head")
+    return folder, archive
+
+
 @pytest.mark.parametrize("packaging", ["file", "folder", "tar.gz", "fairseq"])
 def test_converted_model_matches_the_authors_forward(tmp_path, inputs, packaging):
     sd = authors_state()
-    folder = tmp_path / "spanbert_large_with_head"
-    folder.mkdir()
     payload = {"args": argparse.Namespace(arch="bert_pair"), "model": sd} if packaging == "fairseq" else sd
-    torch.save(payload, folder / "model.pt")
-    (folder / "config.json").write_text(json.dumps({"hidden_size": H, "num_hidden_layers": LAYERS,
-                                                    "num_attention_heads": 1, "intermediate_size": FF,
-                                                    "max_position_embeddings": POS, "type_vocab_size": TYPES,
-                                                    "vocab_size": V, "hidden_act": "gelu"}))
-    source = {"file": folder / "model.pt", "folder": folder, "fairseq": folder / "model.pt"}.get(packaging)
-    if packaging == "tar.gz":
-        source = tmp_path / "spanbert_large_with_head.tar.gz"
-        with tarfile.open(source, "w:gz") as tar:
-            tar.add(folder, arcname="spanbert_large_with_head")
+    folder, archive = _release(tmp_path, payload)
+    source = {"folder": folder, "tar.gz": archive}.get(packaging, folder / "model.pt")
     model = from_authors_checkpoint(source)
     assert model.config.max_span_targets == SBO_T and model.config.sbo_position_size == SBO_POS
     assert model.config.type_vocab_size == 2 and model.config.num_attention_heads == 1
@@ -136,6 +144,33 @@ def test_converted_model_matches_the_authors_forward(tmp_path, inputs, packaging
     assert (hidden - x).abs().max() < 1e-5
     assert (mlm_ours - mlm).abs().max() < 1e-5
     assert (sbo_ours - sbo).abs().max() < 1e-5
+
+
+def test_an_archive_reads_its_own_config_json(tmp_path, inputs):
+    """2 heads at hidden size 32, where the shapes alone would say 1 (32 / 64, at least 1): the
+    folder, the .tar.gz and the weights file (its heads from the config.json beside it, the one
+    way a file takes them) all load 2 heads, agree with each other, and with the authors' forward
+    pass run directly on the original weights with 2 heads. A 1-head reading is far off."""
+    sd = authors_state(seed=3, H=32)
+    folder, archive = _release(tmp_path, sd, hidden=32, heads=2)
+    lone = tmp_path / "lone" / "model.pt"                     # the weights with no config anywhere
+    lone.parent.mkdir()
+    lone.write_bytes((folder / "model.pt").read_bytes())
+    models = {"folder": from_authors_checkpoint(folder), "tar.gz": from_authors_checkpoint(archive),
+              "file": from_authors_checkpoint(folder / "model.pt"), "lone": from_authors_checkpoint(lone)}
+    assert {k: m.config.num_attention_heads for k, m in models.items()} == {
+        "folder": 2, "tar.gz": 2, "file": 2, "lone": 1}
+    ids, pairs = inputs
+    with torch.no_grad():
+        out = {k: _ours(m, ids, pairs) for k, m in models.items()}
+        direct = authors_forward(sd, ids, pairs, heads=2)
+    for name in ("tar.gz", "file"):
+        for got, folder_out in zip(out[name], out["folder"]):
+            assert (got - folder_out).abs().max() < 1e-6, name
+    for name in ("folder", "tar.gz"):
+        for got, want in zip(out[name], direct):
+            assert (got - want).abs().max() < 1e-5, name
+    assert max(float((got - want).abs().max()) for got, want in zip(out["lone"], direct)) > 1e-4
 
 
 def test_config_inferred_from_shapes_without_config_json(tmp_path):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from spanbert_edu import load_corpus, load_tokenizer, pack_documents
-from spanbert_edu.data.corpus import Document, default_documents
+from spanbert_edu.data.bundled import default_documents
+from spanbert_edu.data.documents import Document
 from spanbert_edu.data.packing import split_sentences
 from spanbert_edu.data.tokenizer import VOCAB_FILE, count_unigrams
 from spanbert_edu.masking.proposers import make_proposers

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from spanbert_edu import load_pretrained
-from spanbert_edu.interop.download import authors_tokenizer, fetch, sha256_of
+from spanbert_edu._checks import sha256_file
+from spanbert_edu.interop.download import authors_tokenizer, fetch
 from test_authors import V, authors_state
 
 NAME = "spanbert-large-cased-with-heads"
@@ -83,7 +84,7 @@ def test_download_records_the_checksum_and_loads(served, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     path = fetch(NAME, url=served.url, progress=False)
     assert path.parent == cache / "spanbert_edu" and path.read_bytes() == served.data
-    assert path.with_name(path.name + ".sha256").read_text().strip() == sha256_of(path)
+    assert path.with_name(path.name + ".sha256").read_text().strip() == sha256_file(path)
     # load_pretrained finds the cached file (no URL needed again) and converts it
     import spanbert_edu.interop.download as download
 

@@ -14,7 +14,7 @@ def test_figures_command_regenerates_every_figure(tmp_path, capsys):
     main(["figures", "--out", str(tmp_path)])
     names = {p.name for p in tmp_path.iterdir()}
     assert {"span_lengths.png", "masking_schemes.png", "sbo_head.png", "loss_curves.png",
-            "accuracy_by_position.png"} <= names
+            "accuracy_by_position.png", "ablation.png", "toy_world.png"} <= names   # results ship in the package
     assert all(p.stat().st_size > 5_000 for p in tmp_path.iterdir())
     first = (tmp_path / "span_lengths.png").read_bytes()
     main(["figures", "--out", str(tmp_path)])
@@ -24,10 +24,10 @@ def test_figures_command_regenerates_every_figure(tmp_path, capsys):
 def test_span_length_widget():
     panel = build_span_length_widget()
     assert isinstance(panel.result, Figure) and len(panel.result.axes) == 2
-    panel.controls["mode"].value = "clip"
+    panel.controls["span_length_mode"].value = "clip"
     assert len(panel.result.axes) == 1 and "mean 4.463" in panel.result.axes[0].get_legend_handles_labels()[1][1]
-    panel.controls["min_len"].value = 10
-    panel.controls["max_len"].value = 3                                 # a bad combination
+    panel.controls["min_span_length"].value = 10
+    panel.controls["max_span_length"].value = 3                         # a bad combination
     assert isinstance(panel.result, ValueError) and "max_len must be >= min_len" in str(panel.result)
 
 
@@ -35,7 +35,7 @@ def test_masking_widget(tokenizer):
     panel = build_masking_widget(tokenizer, SENTENCE)
     assert set(panel.result) == {"subword", "whole_word", "span", "entity", "phrase", "ernie"}
     panel.controls["scheme"].value = "span"
-    panel.controls["ratio"].value = 0.5
+    panel.controls["mlm_probability"].value = 0.5
     (orig, new, labels), = panel.result.values()
     assert sum(label != -100 for label in labels) == -(-(len(orig) - 2) * 5 // 10)  # ceil(0.5 n)
 

@@ -4,7 +4,8 @@ import pytest
 
 from spanbert_edu.data import load_corpus
 from spanbert_edu.data import python_docs as pd
-from spanbert_edu.data.corpus import default_documents, split_documents
+from spanbert_edu.data.bundled import default_documents
+from spanbert_edu.data.documents import split_documents
 
 PAGE = """\
 :mod:`fakejson` --- A fake encoder

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from spanbert_edu.experiments.ablate import ARMS, run_ablation, summarise
-from spanbert_edu.data.corpus import Document
+from spanbert_edu.data.documents import Document
 from spanbert_edu.experiments.cloze import encode, exact_match, f1_score, make_cloze_examples
 
 DOC = Document("d", "The quick brown fox jumps over the lazy dog. Then the quick brown fox sleeps. "

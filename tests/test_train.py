@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import spanbert_edu.train as train_module
+import spanbert_edu.train.loop as train_module
 from spanbert_edu.checkpoint import load_model, load_training_state, save_checkpoint
 from spanbert_edu.cli import main
 from spanbert_edu.heads import SpanBertForPreTraining

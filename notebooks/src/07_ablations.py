@@ -7,20 +7,18 @@
 # - how to rerun both comparisons yourself, with seeds, and read the noise honestly;
 # - what reproduces at the scale of a 2-core CPU and what does not.
 #
-# The results below come from `results/ablation_laptop.json`, written by
+# The results below come from `spanbert_edu/assets/results/ablation_laptop.json`, written by
 # `python -m spanbert_edu ablate --budget laptop` (the README has the exact command and its wall time).
 
 # %%
 %matplotlib inline
-import json
-from pathlib import Path
-
 from IPython.display import Markdown
 
-from spanbert_edu.experiments.ablate import ARMS, BUDGETS, PAPER, summarise
+from spanbert_edu.experiments.ablate import ARMS, BUDGETS, PAPER, ablation_table
+from spanbert_edu.experiments.results import committed_result
 from spanbert_edu.presentation.plots import plot_ablation
 
-rows = json.loads(Path("../results/ablation_laptop.json").read_text())
+rows = committed_result("ablation_laptop.json")
 print(f"{len(rows)} runs: {len(ARMS)} arms x {len({r['seed'] for r in rows})} seeds; "
       f"each arm: {BUDGETS['laptop']['train']}")
 
@@ -39,14 +37,7 @@ print(f"{len(rows)} runs: {len(ARMS)} arms x {len({r['seed'] for r in rows})} se
 
 # %%
 # NBVAL_CHECK_OUTPUT
-fmt = lambda m, d=3: f"{m[0]:.{d}f} ± {m[1]:.{d}f}"
-lines = ["| arm | table | span MLM acc | cloze EM | cloze F1 | paper SQuAD 2.0 F1 | paper GLUE |",
-         "|---|---|---:|---:|---:|---:|---:|"]
-for s in summarise(rows):
-    p = PAPER.get(s["arm"], {})
-    lines.append(f"| {s['arm']} | {s['table']} | {fmt(s['mlm_span_acc'])} | {fmt(s['qa_exact_match'], 1)} | "
-                 f"{fmt(s['qa_f1'], 1)} | {p.get('squad2', '-')} | {p.get('glue', '-')} |")
-Markdown("\n".join(lines))
+Markdown(ablation_table(rows, PAPER))
 
 # %%
 plot_ablation(rows, PAPER)
@@ -55,16 +46,16 @@ plot_ablation(rows, PAPER)
 # ## 2. What reproduced, and what did not
 #
 # **Masking schemes (Table 6).** On the intrinsic measure, subword (0.097), whole word (0.094) and geometric spans
-# (0.096) are indistinguishable: their differences are at the size of the seed-to-seed standard deviation (0.001-0.003).
+# (0.096) are indistinguishable: their differences are at the size of the seed-to-seed standard deviation (0.001-0.004).
 # The linguistic schemes are clearly *worse* at predicting masked spans: entity 0.086, phrase 0.078 and the ERNIE-style
 # mixture 0.075, gaps of 0.01-0.02, several times the noise. So the paper's claim that random spans beat entity and
 # phrase masking shows up here on the intrinsic measure, but its claim that spans beat subword and whole-word masking
 # does not. On the cloze task every arm lands between 13.2 and 14.7 F1 (EM 0.3-1.5) with standard deviations of
-# 0.2-1.1: **all downstream differences are inside the noise**, so no ranking can be read from them.
+# 0.3-1.3: **all downstream differences are inside the noise**, so no ranking can be read from them.
 #
 # **Objectives (Table 7).** One sequence beats two segments with NSP on span-MLM accuracy (0.096 vs 0.086, outside
 # the noise), the paper's direction. Adding SBO costs a little MLM accuracy at this size (0.092; SBO accuracy 0.084)
-# and its cloze F1 (14.7 ± 0.6) is the highest of the objective arms, but within one or two standard deviations of the
+# and its cloze F1 (14.7 ± 0.7) is the highest of the objective arms, but within one or two standard deviations of the
 # others. Two segments with SOP keep the MLM accuracy of one sequence (0.097) without a downstream gain.
 #
 # **Why so little reproduces.** These are 0.64 M-parameter models trained for 1,000 steps on 1.5 MB of text, still on

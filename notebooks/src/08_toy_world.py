@@ -14,10 +14,9 @@
 
 # %%
 %matplotlib inline
-import json
 import time
-from pathlib import Path
 
+from spanbert_edu.experiments.results import committed_result
 from spanbert_edu.experiments.toy import ToyConfig, ToyWorld, score_arm, train_arm
 from spanbert_edu.experiments.toy.report import plot_toy_world, toy_table
 from spanbert_edu.presentation.widgets import build_toy_widget
@@ -87,13 +86,13 @@ assert sbo_row["sbo_acc"] > 0.1, "the SBO head should be well above chance (1/48
 # %% [markdown]
 # ## 3. The committed result: three seeds, 4,000 steps per arm
 #
-# `python -m spanbert_edu toy --seeds 3 --out results/toy_world.json` trains every arm with seeds 0, 1 and 2 (seed =
+# `python -m spanbert_edu toy --seeds 3 --out spanbert_edu/assets/results/toy_world.json` trains every arm with seeds 0, 1 and 2 (seed =
 # initial weights, masks and sentence order; the world itself is the same). Mean ± sample standard deviation over
 # the three seeds:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-result = json.loads(Path("../results/toy_world.json").read_text())
+result = committed_result("toy_world.json")
 print(toy_table(result))
 print("\nseconds per arm (training + scoring):", [r["seconds"] for r in result["rows"]])
 
@@ -103,7 +102,7 @@ plot_toy_world(result);
 # %% [markdown]
 # ## 4. What the numbers say
 #
-# Read from `results/toy_world.json` (3 seeds, mean ± sd):
+# Read from `spanbert_edu/assets/results/toy_world.json` (3 seeds, mean ± sample sd):
 #
 # - **The mechanism works.** The SBO head sees only the boundary tokens (`in`, `likes`, `as` on the left; `,`, `and`,
 #   `.` on the right) and the offset, yet it recovers 0.804 ± 0.011 of the masked tokens: the encoder did carry who

@@ -1,5 +1,7 @@
 """Data: the bundled corpus and tokenizer, other corpora, and packing into single sequences."""
-from .corpus import Document, default_documents, load_corpus, split_documents
+from .bundled import default_documents
+from .corpus import load_corpus
+from .documents import Document, split_documents
 from .tokenizer import load_tokenizer
 
 __all__ = ["Document", "default_documents", "load_corpus", "split_documents", "load_tokenizer"]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_choice
+from ..batch import PAIR_OBJECTIVES
 from .packing import sentence_blocks
 
 
@@ -32,8 +34,7 @@ def _flatten(sentences, word_offset=0):
 def pack_pairs(documents, tokenizer, max_length: int = 512, objective: str = "nsp", seed: int = 0,
                proposers: dict | None = None):
     """Two-segment examples for ``objective`` "nsp" or "sop" (see the module docstring)."""
-    if objective not in ("nsp", "sop"):
-        raise ValueError(f"objective must be 'nsp' or 'sop', got {objective!r}")
+    check_choice("objective", objective, PAIR_OBJECTIVES[1:])
     if max_length < 8:
         raise ValueError(f"max_length must be >= 8 for two segments, got {max_length}")
     rng = np.random.default_rng(seed)

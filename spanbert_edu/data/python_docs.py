@@ -15,7 +15,7 @@ lines are dropped). Inline markup is reduced to its text: ``:func:`len``` -> ``l
 literal blocks (after ``::``), code and doctest directives, doctest lines, tables (grid, simple,
 ``csv-table``, ``list-table``), grammar productions, ``toctree``/``index``/``module`` and other
 non-prose directives, directive options, comments, and any paragraph that is under 4 words or
-less than 75% letters and spaces (the same rule as the bundled corpus).
+less than 75% letters and spaces (``documents.is_prose``, the same rule as the bundled corpus).
 
 **Documents.** One page is one document, except that a long page (over 3,000 words) is cut at
 its top-level sections. The held-out split is by PAGE (a hash of the page path), so the sections
@@ -31,8 +31,9 @@ library pages repeat module docstrings). Training documents from here are cleane
 * any paragraph sharing an 8-word sequence with a held-out bundled document is dropped
   (lower-cased, punctuation split off), the usual n-gram decontamination.
 
-``decontamination_report()`` counts what each rule removed. The reST cleaning itself lives in
-:mod:`.rst`.
+``decontamination_report()`` counts what each rule removed. This module owns finding the sources,
+cutting pages into documents, the split by page and the decontamination; the reST cleaning
+itself lives in :mod:`.rst`.
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ import functools
 import re
 from pathlib import Path
 
-from .corpus import Document, default_documents, split_documents
+from .bundled import default_documents
+from .documents import MIN_DOCUMENT_WORDS, Document, split_documents
 from .rst import clean_inline, rst_sections
 
 __all__ = ["python_docs_documents", "decontamination_report", "docs_path", "clean_inline", "rst_sections"]
@@ -49,6 +51,7 @@ DEFAULT_DOCS_PATHS = tuple(Path(f"/usr/share/doc/python3.{minor}/html/_sources")
 APT_HINT = "sudo apt-get install python3.11-doc   (Debian/Ubuntu; or pass --docs-path DIR)"
 LONG_PAGE_WORDS = 3000
 NGRAM = 8
+
 
 def docs_path(path=None) -> Path:
     """The folder of documentation sources: ``path`` if given, else the first installed one."""
@@ -140,7 +143,7 @@ def python_docs_documents(split: str = "train", *, path=None, heldout_fraction: 
             continue
         if grams:
             sections = [(t, [p for p in ps if not (_ngrams(p) & grams)]) for t, ps in sections]
-        docs += [d for d in _page_documents(rel, sections) if len(d.text.split()) >= 20]
+        docs += [d for d in _page_documents(rel, sections) if len(d.text.split()) >= MIN_DOCUMENT_WORDS]
     return docs
 
 

@@ -1,9 +1,11 @@
-"""The bundled cased WordPiece tokenizer: loading it, and the script-side function that trained it.
+"""The bundled cased WordPiece tokenizer: loading it, and the unigram counts of its vocabulary.
 
 WordPiece training in ``tokenizers`` is not deterministic (the same corpus can give a
 different vocabulary run to run), so the vocabulary was trained ONCE by
-``scripts/train_tokenizer.py`` and the file ``spanbert_edu/assets/vocab.txt`` is committed.
-``load_tokenizer()`` only reads that file: every user gets the same token ids.
+``scripts/train_tokenizer.py`` (the training code lives there, not in the package) and the file
+``spanbert_edu/assets/vocab.txt`` is committed. ``load_tokenizer()`` only reads that file: every
+user gets the same token ids. This module also owns the unigram counts that SpanBERT draws its
+random replacement tokens from (``count_unigrams``, and the committed ``bundled_unigram_counts``).
 """
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ import numpy as np
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 VOCAB_FILE = ASSETS / "vocab.txt"
 UNIGRAM_FILE = ASSETS / "unigram_counts.npy"  # computed on Python 3.11
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]  # [PAD] = 0, as in BERT
 
 
 def load_tokenizer(name_or_path: str | os.PathLike | None = None, model_max_length: int = 512):
@@ -35,33 +36,6 @@ def load_tokenizer(name_or_path: str | os.PathLike | None = None, model_max_leng
         return BertTokenizerFast(vocab=str(vocab), do_lower_case=False, strip_accents=False,
                                  tokenize_chinese_chars=True, model_max_length=model_max_length)
     return AutoTokenizer.from_pretrained(name_or_path, model_max_length=model_max_length)
-
-
-def train_wordpiece(texts, vocab_size: int = 8192, min_frequency: int = 2):
-    """Train a cased BERT WordPiece model on an iterable of strings; returns a ``tokenizers.Tokenizer``.
-
-    Not deterministic run to run (see the module docstring): save the vocabulary and commit it.
-    """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
-                                                strip_accents=False, lowercase=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()  # punctuation becomes its own word
-    tok.decoder = decoders.WordPiece(prefix="##")
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                        special_tokens=SPECIAL_TOKENS, continuing_subword_prefix="##")
-    tok.train_from_iterator(texts, trainer=trainer)
-    return tok
-
-
-def save_vocab(tokenizer, path: str | os.PathLike) -> None:
-    """Write a WordPiece vocabulary file: one token per line, in id order."""
-    vocab = tokenizer.get_vocab()
-    tokens = sorted(vocab, key=vocab.get)
-    if [vocab[t] for t in tokens] != list(range(len(tokens))):
-        raise ValueError("tokenizer ids are not contiguous from 0; cannot write vocab.txt")
-    Path(path).write_text("\n".join(tokens) + "\n", encoding="utf-8")
 
 
 def count_unigrams(sequences, vocab_size: int) -> np.ndarray:

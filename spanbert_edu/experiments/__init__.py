@@ -4,5 +4,7 @@
 * :mod:`.cloze` - the cloze span-selection task the ablation fine-tunes on;
 * :mod:`.toy` - the toy world: MLM vs MLM + SBO, probed at the span boundaries (notebook 08);
 * :mod:`.recipe_search` - the search behind the bundled checkpoint's training recipe;
-* :mod:`.stats` - mean and sample standard deviation over seeds, as every table reports them.
+* :mod:`.stats` - mean and sample standard deviation over seeds, as every table reports them;
+* :mod:`.results` - the committed results the package ships (``assets/results/``), for ``figures``
+  and the notebooks.
 """

@@ -20,15 +20,16 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..collator import SpanMaskingCollator
 from ..data import load_corpus, load_tokenizer
 from ..data.examples import prepare_examples
+from ..evaluate import AccuracyTable
 from ..batch import IGNORE_INDEX
 from ..masking import masked_runs
 from .cloze import finetune_and_evaluate, make_cloze_examples
+from .stats import format_mean_sd, mean_sd, sd_caption
 from ..train import TrainConfig, pretrain
 
 # arm -> (table, TrainConfig overrides). Table 6 arms are MLM only on one sequence.
@@ -74,7 +75,7 @@ def span_accuracy_by_words(model, examples, tokenizer, seed: int = 4321, batch_s
                            max_words: int = 10, device="cpu") -> dict:
     """MLM accuracy on SpanBERT span masks (fixed seed): overall and by span length in words."""
     collator = SpanMaskingCollator(tokenizer, scheme="span", seed=seed)
-    right, total = np.zeros(max_words + 1), np.zeros(max_words + 1)
+    hits = AccuracyTable(cap=max_words)                               # longer runs count as max_words
     model.eval()
     for start in range(0, len(examples), batch_size):
         chunk = examples[start:start + batch_size]
@@ -83,10 +84,8 @@ def span_accuracy_by_words(model, examples, tokenizer, seed: int = 4321, batch_s
         ok = (out.mlm_logits.argmax(-1) == out.mlm_targets).cpu().numpy()
         _, _, words = masked_runs((batch["labels"] != IGNORE_INDEX).cpu().numpy(),
                                   [e["word_ids"] for e in chunk])     # per masked token, nonzero() order
-        np.add.at(right, np.minimum(words, max_words), ok)
-        np.add.at(total, np.minimum(words, max_words), 1)
-    return {"mlm_span_acc": float(right.sum() / max(1, total.sum())),
-            "by_span_words": {int(n): round(float(right[n] / total[n]), 4) for n in range(1, max_words + 1) if total[n]}}
+        hits.add(words, ok)
+    return {"mlm_span_acc": hits.overall(), "by_span_words": hits.table(digits=4)}
 
 
 def run_arm(arm: str, seed: int, budget: str, out_dir, echo=print) -> dict:
@@ -119,11 +118,11 @@ def run_arm(arm: str, seed: int, budget: str, out_dir, echo=print) -> dict:
 
 
 def summarise(rows) -> list[dict]:
-    """Mean and standard deviation over seeds, per arm."""
+    """(mean, sample sd) over seeds, per arm and metric (:func:`.stats.mean_sd`)."""
     out = []
     for arm in dict.fromkeys(r["arm"] for r in rows):
         mine = [r for r in rows if r["arm"] == arm]
-        stat = lambda k: (float(np.mean([r[k] for r in mine])), float(np.std([r[k] for r in mine])))
+        stat = lambda k: mean_sd(r[k] for r in mine)
         out.append({"arm": arm, "table": mine[0]["table"], "seeds": len(mine),
                     **{k: stat(k) for k in ("mlm_span_acc", "qa_exact_match", "qa_f1")},
                     "sbo_acc": stat("sbo_acc") if mine[0]["sbo_acc"] is not None else None})
@@ -141,9 +140,20 @@ def run_ablation(budget: str = "smoke", out_dir="runs/ablate", arms=None, seeds=
     rows = [run_arm(arm, seed, budget, out, echo) for seed in (seeds or BUDGETS[budget]["seeds"])
             for arm in (arms or ARMS)]
     (out / f"ablation_{budget}.json").write_text(json.dumps(rows, indent=2))
-    echo("\n| arm | table | span MLM acc | cloze EM | cloze F1 |\n|---|---|---:|---:|---:|")
-    fmt = lambda m, digits: f"{m[0]:.{digits}f} ± {m[1]:.{digits}f}"
-    for s in summarise(rows):
-        echo(f"| {s['arm']} | {s['table']} | {fmt(s['mlm_span_acc'], 3)} | {fmt(s['qa_exact_match'], 1)} | "
-             f"{fmt(s['qa_f1'], 1)} |")
+    echo("\n" + ablation_table(rows))
     return rows
+
+
+def ablation_table(rows, paper: dict | None = None) -> str:
+    """A markdown table of :func:`summarise` (a caption naming the statistic, then one row per
+    arm); with ``paper`` (:data:`PAPER`), the paper's SQuAD 2.0 F1 and GLUE columns too."""
+    seeds = len({r["seed"] for r in rows})
+    head = "| arm | table | span MLM acc | cloze EM | cloze F1 |" + (" paper SQuAD 2.0 F1 | paper GLUE |" if paper else "")
+    lines = [f"{sd_caption(seeds)}:", "", head, "|---|---|---:|---:|---:|" + ("---:|---:|" if paper else "")]
+    for s in summarise(rows):
+        cells = [s["arm"], s["table"], format_mean_sd(s["mlm_span_acc"], 3), format_mean_sd(s["qa_exact_match"], 1),
+                 format_mean_sd(s["qa_f1"], 1)]
+        if paper:
+            cells += [str(paper.get(s["arm"], {}).get(k, "-")) for k in ("squad2", "glue")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

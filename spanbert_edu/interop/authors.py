@@ -15,9 +15,10 @@ The authors published SpanBERT-large with its MLM and SBO heads as a raw fairseq
 Both decoders are tied to the word embeddings in their code; the converter checks that the saved
 copies equal the embeddings and says so when they do not. The SBO position table's size comes
 from the weight (the code's default is 20 rows; the README's training command used 15). The
-config comes from a BERT-style ``config.json`` beside the weights, else from the shapes, with
-``num_attention_heads = hidden_size / 64`` (true of every BERT size). Segment ids are all zeros;
-the 2-row token-type table is kept.
+config comes from a BERT-style ``config.json`` beside the weights (inside the archive too), else
+from the shapes, with ``num_attention_heads = hidden_size / 64`` (true of every BERT size, but
+not of a miniature: give it a ``config.json``). Segment ids are all zeros; the 2-row token-type
+table is kept.
 
 Reading is safe: ``torch.load(weights_only=True)``, with only ``argparse.Namespace`` (fairseq
 stores its arguments in one) allowed besides tensors; anything else is refused. Archive members
@@ -96,7 +97,26 @@ def _canonical(state: dict) -> dict:
     return out
 
 
-def _config(state: dict, config_file: Path | None, vocab_size: int) -> SpanBertConfig:
+def _read_release(path: Path) -> tuple[dict, dict | None, str]:
+    """(state dict, the BERT-style config or None, where that config came from) of the archive,
+    folder or weights file. An archive is extracted into a temporary folder, and both the weights
+    and the config are read before that folder is removed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = path
+        if path.is_file() and tarfile.is_tarfile(path):
+            _safe_extract(path, Path(tmp))
+            folder = Path(tmp)
+        weights = _find_weights(folder) if folder.is_dir() else folder
+        state = _canonical(_load_state(weights))
+        config_file = next((p for p in (weights.parent / "config.json", weights.parent / "bert_config.json")
+                            if p.is_file()), None)
+        if config_file is None:
+            return state, None, ""
+        where = f"{path}:{config_file.relative_to(tmp)}" if folder != path else str(config_file)
+        return state, json.loads(config_file.read_text()), where
+
+
+def _config(state: dict, bert: dict | None, where: str, vocab_size: int) -> SpanBertConfig:
     hidden = state["bert.embeddings.word_embeddings.weight"].shape[1]
     sbo_positions, sbo_size = state["cls.pair_target_predictions.position_embeddings.weight"].shape
     values = {"vocab_size": vocab_size, "hidden_size": hidden, "num_attention_heads": max(1, hidden // 64),
@@ -106,15 +126,14 @@ def _config(state: dict, config_file: Path | None, vocab_size: int) -> SpanBertC
               "max_position_embeddings": state["bert.embeddings.position_embeddings.weight"].shape[0],
               "type_vocab_size": state["bert.embeddings.token_type_embeddings.weight"].shape[0],
               "sbo_position_size": sbo_size, "max_span_targets": sbo_positions, "pad_token_id": 0}
-    if config_file is not None and config_file.is_file():
-        bert = json.loads(config_file.read_text())
+    if bert is not None:
         for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                     "max_position_embeddings", "type_vocab_size", "hidden_dropout_prob",
                     "attention_probs_dropout_prob", "initializer_range", "layer_norm_eps"):
             if key in bert:
                 values[key] = bert[key]
         if bert.get("hidden_act", "gelu") != "gelu":
-            raise ValueError(f"{config_file}: hidden_act {bert['hidden_act']!r}; only the exact gelu is supported")
+            raise ValueError(f"{where}: hidden_act {bert['hidden_act']!r}; only the exact gelu is supported")
     return SpanBertConfig.from_dict(values)
 
 
@@ -125,14 +144,7 @@ def from_authors_checkpoint(path, *, strict_ties: bool = True) -> SpanBertForPre
     path = Path(path)
     if not path.exists():
         raise ValueError(f"path={str(path)!r} does not exist")
-    with tempfile.TemporaryDirectory() as tmp:
-        if path.is_file() and tarfile.is_tarfile(path):
-            _safe_extract(path, Path(tmp))
-            path = Path(tmp)
-        weights = _find_weights(path) if path.is_dir() else path
-        state = _canonical(_load_state(weights))
-        config_file = next((p for p in (weights.parent / "config.json", weights.parent / "bert_config.json")
-                            if p.is_file()), None)
+    state, bert, where = _read_release(path)
     need = ["bert.embeddings.word_embeddings.weight", "cls.predictions.bias",
             "cls.pair_target_predictions.position_embeddings.weight"]
     missing = [k for k in need if k not in state]
@@ -146,7 +158,7 @@ def from_authors_checkpoint(path, *, strict_ties: bool = True) -> SpanBertForPre
                        f"{float((state[head] - embeddings).abs().max()):.3g}); the authors' code ties them")
             if strict_ties:
                 raise ValueError(message + "; pass strict_ties=False to load the embeddings' copy anyway")
-    config = _config(state, config_file, vocab_size=embeddings.shape[0])
+    config = _config(state, bert, where, vocab_size=embeddings.shape[0])
     model = SpanBertForPreTraining(config)
     ours = {}
     for key, value in state.items():

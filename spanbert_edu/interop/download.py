@@ -1,6 +1,6 @@
 """Downloading the authors' released SpanBERT-large with both heads, once, safely.
 
-``load_pretrained("spanbert-large-cased-with-heads")`` (in :mod:`.checkpoint`) calls
+``load_pretrained("spanbert-large-cased-with-heads")`` (in :mod:`.pretrained`) calls
 :func:`fetch` and then :func:`.authors.from_authors_checkpoint`. ``fetch``:
 
 * downloads into the Hugging Face cache folder (``$HF_HUB_CACHE``, by default
@@ -16,7 +16,6 @@ The manual route needs none of this: download the archive with a browser, then
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import re
@@ -25,6 +24,8 @@ import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from .._checks import sha256_file
 
 RELEASES = {  # name -> (url, file name); the URL is the one the authors gave in their issue #44
     "spanbert-large-cased-with-heads": (
@@ -49,14 +50,6 @@ def cached(name: str) -> Path | None:
         raise ValueError(f"name must be one of {sorted(RELEASES)}, got {name!r}")
     path = cache_dir() / RELEASES[name][1]
     return path if path.exists() else None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class DownloadError(ConnectionError):
@@ -91,7 +84,7 @@ def fetch(name: str, *, url: str | None = None, folder=None, progress: bool = Tr
                 + (f" The {part.stat().st_size:,} bytes already fetched are kept in {part} and the "
                    "next try resumes from there." if part.exists() else "")) from None
         os.replace(part, target)
-    digest = sha256_of(target)
+    digest = sha256_file(target)
     if not record.exists():
         record.write_text(digest + "\n")  # first sight of this file: remember it
     elif record.read_text().strip() != digest:

@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..batch import IGNORE_INDEX
-
 from ..masking import SCHEMES
-from ..spans import expected_span_length, sample_span_lengths, span_length_pmf
+from ..spans import MODES, expected_span_length, sample_span_lengths, span_length_pmf
 
 EXAMPLE_SENTENCE = ("The Python Software Foundation maintains the reference implementation of the "
                     "language, which Guido van Rossum first released in the Netherlands.")
@@ -23,21 +22,23 @@ def _figure(width, height):
     return Figure(figsize=(width, height))
 
 
-def plot_span_lengths(p: float = 0.2, max_len: int = 10, min_len: int = 1, n_samples: int = 100_000,
-                      seed: int = 0, modes=("truncate", "clip")):
-    """Analytic pmf (bars) against a simulated histogram (dots) for each reading, means marked."""
-    fig = _figure(4.6 * len(modes), 3.3)
-    axes = fig.subplots(1, len(modes), squeeze=False)[0]
-    lengths = np.arange(min_len, max_len + 1)
-    for ax, mode in zip(axes, modes):
-        pmf = span_length_pmf(p, max_len, min_len, mode)
-        draws = sample_span_lengths(n_samples, p, max_len, min_len, mode, seed=seed)
-        freq = np.bincount(draws - min_len, minlength=len(lengths)) / n_samples
+def plot_span_lengths(geometric_p: float = 0.2, max_span_length: int = 10, min_span_length: int = 1,
+                      n_samples: int = 100_000, seed: int = 0, span_length_modes=MODES):
+    """Analytic pmf (bars) against a simulated histogram (dots) for each reading (a
+    ``span_length_mode``), means marked. Parameters carry the collator's names."""
+    fig = _figure(4.6 * len(span_length_modes), 3.3)
+    axes = fig.subplots(1, len(span_length_modes), squeeze=False)[0]
+    knobs = (geometric_p, max_span_length, min_span_length)        # spans.py's (p, max_len, min_len)
+    lengths = np.arange(min_span_length, max_span_length + 1)
+    for ax, mode in zip(axes, span_length_modes):
+        pmf = span_length_pmf(*knobs, mode)
+        draws = sample_span_lengths(n_samples, *knobs, mode, seed=seed)
+        freq = np.bincount(draws - min_span_length, minlength=len(lengths)) / n_samples
         ax.bar(lengths, pmf, color="#a8dadc", label="closed form")
         ax.plot(lengths, freq, "o", color="#1d3557", ms=4, label=f"{n_samples:,} draws")
-        mean = expected_span_length(p, max_len, min_len, mode)
+        mean = expected_span_length(*knobs, mode)
         ax.axvline(mean, color="#e63946", ls="--", label=f"mean {mean:.3f} (sim {draws.mean():.3f})")
-        ax.set_title(f"{mode}: p={p}, {min_len}..{max_len} words")
+        ax.set_title(f"{mode}: p={geometric_p}, {min_span_length}..{max_span_length} words")
         ax.set_xlabel("span length (words)")
         ax.set_xticks(lengths if len(lengths) <= 20 else lengths[::max(1, len(lengths) // 10)])
         ax.legend(fontsize=8)
@@ -163,18 +164,19 @@ def plot_sbo_diagram(words=("an", "American", "football", "game", "."), span=(1,
     return fig
 
 
-def plot_realised_lengths(lengths: dict, p: float = 0.2, max_len: int = 10, max_shown: int = 20):
+def plot_realised_lengths(lengths: dict, geometric_p: float = 0.2, max_span_length: int = 10,
+                          max_shown: int = 20):
     """Realised masked-run lengths (in words and in tokens) against the sampling pmf."""
     fig = _figure(9.0, 3.2)
     axes = fig.subplots(1, 2)
-    pmf = span_length_pmf(p, max_len)
+    pmf = span_length_pmf(geometric_p, max_span_length)
     for ax, unit in zip(axes, ("words", "tokens")):
         values = np.minimum(lengths[unit], max_shown)
         freq = np.bincount(values, minlength=max_shown + 1)[1:] / len(values)
         ax.bar(np.arange(1, max_shown + 1), freq, color="#a8dadc",
                label=f"realised runs (mean {lengths[unit].mean():.2f})")
-        ax.plot(np.arange(1, max_len + 1), pmf, "o-", color="#e63946", ms=3,
-                label=f"sampling pmf (mean {expected_span_length(p, max_len):.2f})")
+        ax.plot(np.arange(1, max_span_length + 1), pmf, "o-", color="#e63946", ms=3,
+                label=f"sampling pmf (mean {expected_span_length(geometric_p, max_span_length):.2f})")
         ax.set_xlabel(f"masked run length ({unit}; {max_shown} = {max_shown} or more)")
         ax.legend(fontsize=8)
     axes[0].set_ylabel("share of runs")

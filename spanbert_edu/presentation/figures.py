@@ -1,19 +1,19 @@
 """``python -m spanbert_edu figures``: regenerate every figure in ``figures/`` from library functions.
 
-Deterministic: fixed seeds, fixed sentences, the bundled checkpoint's own logs and metrics.
+Deterministic: fixed seeds, fixed sentences, the bundled checkpoint's own logs and metrics, and
+the committed experiment results the package ships (:mod:`..experiments.results`).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..checkpoint import BUNDLED, read_config
 from ..data import load_tokenizer
 from .diagrams import masking_rows, plot_masking_schemes, plot_sbo_diagram, plot_span_lengths
+from ..experiments.results import committed_result, has_result
 from .plots import plot_ablation, plot_accuracy_by_position, plot_loss_curves
 
-ABLATION_RESULTS = Path(__file__).resolve().parent.parent / "results" / "ablation_laptop.json"
-TOY_RESULTS = ABLATION_RESULTS.with_name("toy_world.json")
+ABLATION_RESULTS, TOY_RESULTS = "ablation_laptop.json", "toy_world.json"   # in spanbert_edu/assets/results/
 
 
 def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:
@@ -34,14 +34,14 @@ def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:
     metrics = read_config(bundle).get("metrics") if (bundle / "config.json").exists() else None
     if metrics:
         figures["accuracy_by_position.png"] = plot_accuracy_by_position(metrics)
-    if ABLATION_RESULTS.exists():
+    if has_result(ABLATION_RESULTS):
         from ..experiments.ablate import PAPER
 
-        figures["ablation.png"] = plot_ablation(json.loads(ABLATION_RESULTS.read_text()), PAPER)
-    if TOY_RESULTS.exists():
+        figures["ablation.png"] = plot_ablation(committed_result(ABLATION_RESULTS), PAPER)
+    if has_result(TOY_RESULTS):
         from ..experiments.toy.report import plot_toy_world
 
-        figures["toy_world.png"] = plot_toy_world(json.loads(TOY_RESULTS.read_text()))
+        figures["toy_world.png"] = plot_toy_world(committed_result(TOY_RESULTS))
     paths = []
     for name, fig in figures.items():
         fig.savefig(out / name, dpi=100, metadata={"Software": None})  # no version stamp: stable bytes

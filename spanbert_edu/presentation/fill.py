@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from .._checks import check_choice, check_int
-from ..batch import IGNORE_INDEX
+from .predict import ask_heads, top_tokens
 
 BLANK = "[BLANK]"
 HEADS = ("mlm", "sbo", "both")
@@ -31,24 +31,12 @@ def _masked_input(tokenizer, text: str, n_tokens: int):
     return torch.tensor([ids]), s, s + n_tokens - 1
 
 
-@torch.no_grad()
 def _log_probs(model, ids, s, e):
     """(n, V) log-probabilities of each head at the blank's positions (SBO: None when the blank
     touches [CLS]/[SEP] or is longer than the head's position table)."""
-    model.eval()
-    device = next(model.parameters()).device
-    hidden, _ = model.bert(ids.to(device))
-    emb = model.word_embeddings
-    mlm = model.cls.predictions(hidden[0, s:e + 1], emb).float().log_softmax(-1).cpu()
-    n, T = e - s + 1, model.config.max_span_targets
-    sbo = None
-    if s - 1 >= 1 and e + 1 < ids.shape[1] - 1 and n <= T:
-        span_labels = torch.full((1, 1, T), IGNORE_INDEX, dtype=torch.long, device=device)
-        span_labels[0, 0, :n] = 0                                   # placeholders: only the logits are used
-        bounds = torch.tensor([[[s - 1, e + 1]]], device=device)
-        logits, _ = model.sbo(hidden, bounds, span_labels, emb)
-        sbo = logits.float().log_softmax(-1).cpu()
-    return mlm, sbo
+    mlm, sbo = ask_heads(model, ids, s, e, log=True)
+    inside = s - 1 >= 1 and e + 1 < ids.shape[1] - 1 and e - s + 1 <= model.config.max_span_targets
+    return mlm, sbo if inside else None
 
 
 def fill_span(model, tokenizer, text_with_blank: str, n_tokens: int, head: str = "both", top_k: int = 5) -> list:
@@ -63,7 +51,7 @@ def fill_span(model, tokenizer, text_with_blank: str, n_tokens: int, head: str =
     if head == "sbo" and sbo is None:
         raise ValueError("the SBO head needs a real token on each side of the blank (not [CLS]/[SEP]) "
                          f"and at most {model.config.max_span_targets} tokens; use head='mlm'")
-    top = lambda lp: [(tokenizer.convert_ids_to_tokens(int(i)), float(p)) for p, i in zip(*lp.exp().topk(top_k))]
+    top = lambda lp: top_tokens(tokenizer, lp.exp(), top_k)
     rows = []
     for k in range(n_tokens):
         both = (mlm[k] + sbo[k]).log_softmax(-1) if sbo is not None else None

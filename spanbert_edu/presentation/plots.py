@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..experiments.stats import mean_sd, sd_caption
+
 
 def read_metrics(path) -> list[dict]:
     """Rows of a ``metrics.jsonl`` file."""
@@ -90,7 +92,8 @@ def plot_accuracy_by_position(metrics: dict, table: str = "by_position", max_key
 
 def plot_ablation(rows, paper: dict | None = None):
     """Left: span MLM accuracy by span length (words), one line per arm (mean over seeds).
-    Right: cloze F1 per arm (mean and standard deviation over seeds) next to the paper's SQuAD 2.0 F1."""
+    Right: cloze F1 per arm (mean and sample standard deviation over seeds) next to the paper's
+    SQuAD 2.0 F1."""
     from matplotlib.figure import Figure
 
     arms = list(dict.fromkeys(r["arm"] for r in rows))
@@ -106,10 +109,10 @@ def plot_ablation(rows, paper: dict | None = None):
     left.set_ylabel("held-out MLM accuracy")
     left.legend(fontsize=7, ncol=2)
     left.grid(alpha=0.3)
-    f1 = [[r["qa_f1"] for r in rows if r["arm"] == arm] for arm in arms]
+    f1 = [mean_sd(r["qa_f1"] for r in rows if r["arm"] == arm) for arm in arms]
     x = np.arange(len(arms))
-    right.bar(x - 0.2, [np.mean(v) for v in f1], 0.4, yerr=[np.std(v) for v in f1], capsize=3,
-              color="#457b9d", label="ours: cloze F1 (mean ± sd)")
+    right.bar(x - 0.2, [m for m, _ in f1], 0.4, yerr=[sd for _, sd in f1], capsize=3,
+              color="#457b9d", label=f"ours: cloze F1 ({sd_caption(len({r['seed'] for r in rows}))})")
     if paper:
         twin = right.twinx()
         twin.plot(x + 0.2, [paper.get(a, {}).get("squad2", np.nan) for a in arms], "D", color="#e63946",

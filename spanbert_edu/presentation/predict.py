@@ -2,7 +2,8 @@
 
 The MLM head sees the whole (masked) sentence at the token's own position; the SBO head sees
 only x_{s-1}, x_{e+1} and the offset p_i. Comparing their top-k shows what the span boundary
-alone already tells the model.
+alone already tells the model. :func:`ask_heads` is the one place that asks both heads about a
+span: :func:`predict_span`, :mod:`.fill` and the notebook widgets all go through it.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 from ..batch import IGNORE_INDEX
 
 
-def _span_tokens(enc, text: str, span):
+def span_tokens(enc, text: str, span):
     """Token positions (s, e) of ``span``: a substring of ``text`` or (first_word, last_word)."""
     words = enc.word_ids()
     if isinstance(span, str):
@@ -29,40 +30,64 @@ def _span_tokens(enc, text: str, span):
     return tokens[0], tokens[-1]
 
 
+def mask_span(tokenizer, text: str, span):
+    """Tokenise ``text`` and mask ``span`` (see :func:`span_tokens`): every token of it becomes
+    [MASK]. Returns (the encoding, the masked input ids (1, L), s, e)."""
+    enc = tokenizer(text, return_offsets_mapping=True)
+    s, e = span_tokens(enc, text, span)
+    ids = torch.tensor([enc["input_ids"]])
+    ids[0, s:e + 1] = tokenizer.mask_token_id
+    return enc, ids, s, e
+
+
 @torch.no_grad()
+def ask_heads(model, input_ids, s: int, e: int, log: bool = False):
+    """Both heads' distributions over the vocabulary for the masked span s..e of ``input_ids``
+    (1, L): ``(mlm (n, V), sbo (min(n, max_span_targets), V))`` with n = e - s + 1, float32 on
+    the CPU; probabilities, or log-probabilities with ``log=True``.
+
+    The MLM head reads each masked position; the SBO head reads x_{s-1}, x_{e+1} (which may be
+    [CLS] or [SEP]) and the offset, for the first ``max_span_targets`` positions. Whether the
+    SBO answer means anything (was the head trained? is the boundary a real word?) is the
+    caller's call. The model is run in eval mode and left in the mode it was in."""
+    if not 1 <= s <= e < input_ids.shape[1] - 1:
+        raise ValueError(f"the span needs a token on each side: 1 <= s <= e < {input_ids.shape[1] - 1}, "
+                         f"got s={s}, e={e}")
+    was_training, device, T = model.training, next(model.parameters()).device, model.config.max_span_targets
+    span_labels = torch.full((1, 1, T), IGNORE_INDEX, dtype=torch.long, device=device)
+    span_labels[0, 0, :min(e - s + 1, T)] = 0                       # placeholders: only the logits are used
+    bounds = torch.tensor([[[s - 1, e + 1]]], device=device)
+    try:
+        hidden, _ = model.eval().bert(input_ids.to(device))
+        sbo_logits, _ = model.sbo(hidden, bounds, span_labels, model.word_embeddings)
+        mlm_logits = model.cls.predictions(hidden[0, s:e + 1], model.word_embeddings)
+    finally:
+        model.train(was_training)
+    normalise = (lambda x: x.float().log_softmax(-1).cpu()) if log else (lambda x: x.float().softmax(-1).cpu())
+    return normalise(mlm_logits), normalise(sbo_logits)
+
+
+def top_tokens(tokenizer, probs, k: int) -> list:
+    """The ``k`` most probable tokens of a (V,) distribution: [(token, probability)]."""
+    return [(tokenizer.convert_ids_to_tokens(int(i)), float(p)) for p, i in zip(*probs.topk(k))]
+
+
 def predict_span(model, tokenizer, text: str, span, top_k: int = 5) -> dict:
-    """Mask ``span`` in ``text`` and return both heads' top-k at every position of it.
+    """Mask ``span`` in ``text`` and return both heads' top-k at every position of it (SBO: None
+    for a model trained without it, and past its ``max_span_targets`` positions).
 
     Returns {"tokens", "span": (s, e), "rows": [{"offset", "answer", "mlm": [(token, p)],
     "sbo": [(token, p)]}]}.
     """
-    enc = tokenizer(text, return_offsets_mapping=True)
-    s, e = _span_tokens(enc, text, span)
-    ids = torch.tensor([enc["input_ids"]])
-    original = ids.clone()
-    ids[0, s:e + 1] = tokenizer.mask_token_id
-    labels = torch.full_like(ids, IGNORE_INDEX)
-    labels[0, s:e + 1] = original[0, s:e + 1]
-    T = model.config.max_span_targets
-    span_labels = torch.full((1, 1, T), IGNORE_INDEX, dtype=torch.long)
-    n = min(e - s + 1, T)
-    span_labels[0, 0, :n] = original[0, s:s + n]
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    out = model(input_ids=ids.to(device), attention_mask=torch.ones_like(ids).to(device),
-                labels=labels.to(device), span_boundaries=torch.tensor([[[s - 1, e + 1]]], device=device),
-                span_labels=span_labels.to(device))
-    model.train(was_training)
-    mlm = out.mlm_logits.float().softmax(-1).cpu()
-    sbo = out.sbo_logits.float().softmax(-1).cpu() if out.sbo_logits is not None else None
-    top = lambda probs: [(tokenizer.convert_ids_to_tokens(int(i)), float(p))
-                         for p, i in zip(*probs.topk(top_k))]
-    rows = []
-    for k in range(e - s + 1):
-        rows.append({"offset": k, "answer": tokenizer.convert_ids_to_tokens(int(original[0, s + k])),
-                     "mlm": top(mlm[k]), "sbo": top(sbo[k]) if sbo is not None and k < n else None})
-    return {"tokens": tokenizer.convert_ids_to_tokens(enc["input_ids"]), "span": (s, e), "rows": rows}
+    enc, ids, s, e = mask_span(tokenizer, text, span)
+    mlm, sbo = ask_heads(model, ids, s, e)
+    if model.config.sbo_weight <= 0:
+        sbo = None
+    tokens = tokenizer.convert_ids_to_tokens(enc["input_ids"])
+    rows = [{"offset": k, "answer": tokens[s + k], "mlm": top_tokens(tokenizer, mlm[k], top_k),
+             "sbo": top_tokens(tokenizer, sbo[k], top_k) if sbo is not None and k < len(sbo) else None}
+            for k in range(e - s + 1)]
+    return {"tokens": tokens, "span": (s, e), "rows": rows}
 
 
 def format_predictions(pred: dict) -> str:

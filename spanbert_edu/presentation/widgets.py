@@ -3,7 +3,7 @@
 
 Every panel is a ``Panel``: ``panel.controls`` maps names to the control widgets and
 ``panel.result`` holds the last thing computed, so tests (and curious students) can set
-``panel.controls["p"].value = 0.4`` and read ``panel.result`` without a browser.
+``panel.controls["geometric_p"].value = 0.4`` and read ``panel.result`` without a browser.
 """
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import ipywidgets as W
 import numpy as np
 from IPython.display import HTML, display
 
-from .diagrams import masking_rows, plot_masking_schemes, plot_span_lengths
 from ..masking import SCHEMES
+from ..spans import MODES
+from .diagrams import masking_rows, plot_masking_schemes, plot_span_lengths
 from .plots import plot_loss_curves
-from .predict import predict_span
+from .predict import mask_span, predict_span
 
 
 class Panel(W.VBox):
@@ -43,18 +44,20 @@ class Panel(W.VBox):
 
 
 def build_span_length_widget() -> Panel:
-    """p, max length, min length, mode and sample size -> pmf vs simulated histogram, both means."""
+    """p, max length, min length, mode and sample size -> pmf vs simulated histogram, both means.
+    The controls carry the collator's names (``geometric_p``, ``max_span_length``, ...)."""
     controls = {
-        "p": W.FloatSlider(value=0.2, min=0.05, max=1.0, step=0.05, description="p"),
-        "max_len": W.IntSlider(value=10, min=1, max=30, description="max length"),
-        "min_len": W.IntSlider(value=1, min=1, max=10, description="min length"),
-        "mode": W.Dropdown(options=["truncate", "clip", "both"], value="both", description="mode"),
+        "geometric_p": W.FloatSlider(value=0.2, min=0.05, max=1.0, step=0.05, description="p"),
+        "max_span_length": W.IntSlider(value=10, min=1, max=30, description="max length"),
+        "min_span_length": W.IntSlider(value=1, min=1, max=10, description="min length"),
+        "span_length_mode": W.Dropdown(options=[*MODES, "both"], value="both", description="mode"),
         "n_samples": W.IntSlider(value=20_000, min=1_000, max=200_000, step=1_000, description="samples"),
     }
 
-    def compute(p, max_len, min_len, mode, n_samples):
-        modes = ("truncate", "clip") if mode == "both" else (mode,)
-        return plot_span_lengths(p, max_len, min_len, n_samples=n_samples, modes=modes)
+    def compute(geometric_p, max_span_length, min_span_length, span_length_mode, n_samples):
+        modes = MODES if span_length_mode == "both" else (span_length_mode,)
+        return plot_span_lengths(geometric_p, max_span_length, min_span_length, n_samples=n_samples,
+                                 span_length_modes=modes)
 
     return Panel(controls, compute)
 
@@ -64,14 +67,14 @@ def build_masking_widget(tokenizer, sentence: str) -> Panel:
     controls = {
         "sentence": W.Textarea(value=sentence, description="sentence", layout=W.Layout(width="60%")),
         "scheme": W.Dropdown(options=["all", *SCHEMES], value="all", description="scheme"),
-        "ratio": W.FloatSlider(value=0.15, min=0.05, max=0.5, step=0.05, description="mask ratio"),
-        "p": W.FloatSlider(value=0.2, min=0.05, max=1.0, step=0.05, description="geometric p"),
+        "mlm_probability": W.FloatSlider(value=0.15, min=0.05, max=0.5, step=0.05, description="mask ratio"),
+        "geometric_p": W.FloatSlider(value=0.2, min=0.05, max=1.0, step=0.05, description="geometric p"),
         "seed": W.IntText(value=0, description="seed"),
     }
 
-    def compute(sentence, scheme, ratio, p, seed):
-        return masking_rows(tokenizer, sentence, seed=seed, mlm_probability=ratio, geometric_p=p,
-                            schemes=SCHEMES if scheme == "all" else (scheme,))
+    def compute(sentence, scheme, mlm_probability, geometric_p, seed):
+        return masking_rows(tokenizer, sentence, seed=seed, mlm_probability=mlm_probability,
+                            geometric_p=geometric_p, schemes=SCHEMES if scheme == "all" else (scheme,))
 
     return Panel(controls, compute, lambda rows: plot_masking_schemes(tokenizer, rows), columns=2)
 
@@ -97,13 +100,9 @@ def build_sbo_widget(model, tokenizer, sentence: str, span_words=(2, 4)) -> Pane
     def compute(first, last, position):
         if last < first:
             raise ValueError(f"last word ({last}) must be >= first word ({first})")
-        enc = tokenizer(sentence)
-        tokens = [t for t, w in enumerate(enc.word_ids()) if w is not None and first <= w <= last]
-        s, e = tokens[0], tokens[-1]
+        enc, ids, s, e = mask_span(tokenizer, sentence, (first, last))
         if position > e - s:
             raise ValueError(f"p_i={position} is outside the span ({e - s + 1} tokens)")
-        ids = torch.tensor([enc["input_ids"]])
-        ids[0, s:e + 1] = tokenizer.mask_token_id
         hidden, _ = model.eval().bert(ids)
         head = model.sbo
         x_left, x_right = hidden[0, s - 1], hidden[0, e + 1]

@@ -1,7 +1,8 @@
 """A toy world where the Span Boundary Objective's effect is plain to see (notebook 08).
 
 ``ToyWorld`` generates the language; ``run_toy`` trains MLM-only and MLM+SBO arms on it and
-probes their boundary states. Command: ``python -m spanbert_edu toy --seeds 3 --out results/toy_world.json``.
+probes their boundary states. Command: ``python -m spanbert_edu toy --seeds 3 --out FILE.json``; the
+committed result the package ships is ``spanbert_edu/assets/results/toy_world.json``.
 """
 from .experiment import ARMS, ToyConfig, run_arm, run_toy, score_arm, summarise, train_arm
 from .world import ToyWorld

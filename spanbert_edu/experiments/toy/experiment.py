@@ -19,7 +19,6 @@ first run and are the same for every arm; they are not tuned on the result.
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import time
 from dataclasses import dataclass
 
@@ -29,11 +28,13 @@ import torch.nn.functional as F
 
 from ..._checks import check_int
 from ...collator import SpanMaskingCollator
+from ...evaluate import AccuracyTable
 from ...batch import IGNORE_INDEX
 from ...heads import SpanBertForPreTraining
 from ...masking import masked_runs
 from ...model import SpanBertConfig
 from ...train import TrainConfig, make_optimizer
+from ..stats import mean_sd
 from .world import MAX_SPAN_TARGETS, RELATIONS, ToyWorld
 
 ARMS = {"mlm": 0.0, "mlm+sbo": 1.0}  # arm -> sbo_weight
@@ -118,10 +119,8 @@ def masked_facts(world: ToyWorld, examples, seed, people=None) -> dict:
 
 
 def _by_length(right, lengths) -> dict:
-    table = {}
-    for length in sorted(set(lengths.tolist())):
-        table[int(length)] = float(right[lengths == length].mean())
-    return table
+    """{span length: accuracy} (not rounded)."""
+    return AccuracyTable().add(lengths, right).table(digits=None)
 
 
 @torch.no_grad()
@@ -249,7 +248,7 @@ def summarise(rows) -> dict:
         for metric in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people", "probe_ceiling_new_people"):
             values = [r[metric] for r in mine if r[metric] is not None]
             if values:
-                out[arm][metric] = [statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0]
+                out[arm][metric] = list(mean_sd(values))
     return out
 
 

@@ -1,49 +1,37 @@
 """The toy-world results as a table and a figure (notebook 08, README, ``figures/toy_world.png``)."""
 from __future__ import annotations
 
-import statistics
-
+from ..stats import format_mean_sd, mean_sd, sd_caption
 from .experiment import summarise
 
 LABELS = {"mlm": "MLM only", "mlm+sbo": "MLM + SBO", "untrained": "untrained encoder"}
 
 
-def _mean_sd(stat, seeds: int) -> str:
-    """``[mean, sd]`` from ``summarise`` as a table cell ("-" when absent; no sd for one seed)."""
-    if stat is None:
-        return "-"
-    return f"{stat[0]:.3f}" if seeds == 1 else f"{stat[0]:.3f} ± {stat[1]:.3f}"
-
-
 def toy_table(result: dict) -> str:
-    """A markdown table: one row per arm, mean ± sd over seeds. "its ceiling": the share of the
-    new people's tokens the probe could get right at all (their (offset, token) pair occurs in
-    the fit set)."""
+    """A markdown table: one row per arm, mean ± sample sd over seeds (the header says so).
+    "its ceiling": the share of the new people's tokens the probe could get right at all (their
+    (offset, token) pair occurs in the fit set)."""
     rows = result["rows"]
     seeds = len({r["seed"] for r in rows})
-    lines = [f"| arm ({seeds} seed{'s' if seeds > 1 else ''}) | span-MLM acc | SBO acc | probe, same people "
+    lines = [f"| arm ({sd_caption(seeds)}) | span-MLM acc | SBO acc | probe, same people "
              "| probe, new people | its ceiling |", "|---|---:|---:|---:|---:|---:|"]
     for arm, stats in summarise(rows).items():
-        cells = [_mean_sd(stats.get(m), seeds) for m in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people",
-                                                          "probe_ceiling_new_people")]
+        cells = [format_mean_sd(stats.get(m), 3, with_sd=seeds > 1)
+                 for m in ("mlm_acc", "sbo_acc", "probe_acc", "probe_acc_new_people", "probe_ceiling_new_people")]
         lines.append(f"| {LABELS.get(arm, arm)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def _by_length(rows, key):
-    """length -> (mean, sd) over the rows' ``key`` tables (JSON turns the int keys into str)."""
+    """length -> (mean, sample sd) over the rows' ``key`` tables (JSON turns the int keys into str)."""
     tables = [{int(k): v for k, v in r[key].items()} for r in rows if r.get(key)]
     lengths = sorted(set().union(*tables)) if tables else []
-    out = {}
-    for n in lengths:
-        values = [t[n] for t in tables if n in t]
-        out[n] = (statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
-    return out
+    return {n: mean_sd(t[n] for t in tables if n in t) for n in lengths}
 
 
 def plot_toy_world(result: dict):
     """Left: accuracy by span length (MLM head of each arm, SBO head of the SBO arm).
-    Right: the two probes per arm. Error bars: sd over seeds."""
+    Right: the two probes per arm. Error bars: sample sd over seeds."""
     import matplotlib.pyplot as plt
 
     rows = result["rows"]
@@ -63,11 +51,11 @@ def plot_toy_world(result: dict):
     left.legend(loc="lower left", fontsize=8)
     arms = list(dict.fromkeys(r["arm"] for r in rows))
     for k, (metric, label) in enumerate((("probe_acc", "same people"), ("probe_acc_new_people", "new people"))):
-        stats = [[r[metric] for r in rows if r["arm"] == a] for a in arms]
-        right.bar([i + 0.38 * k for i in range(len(arms))], [statistics.mean(s) for s in stats], width=0.36,
-                  yerr=[statistics.stdev(s) if len(s) > 1 else 0 for s in stats], capsize=3, label=label)
-    ceilings = [[r["probe_ceiling_new_people"] for r in rows if r["arm"] == a] for a in arms]
-    right.scatter([i + 0.38 for i in range(len(arms))], [statistics.mean(c) for c in ceilings], marker="_",
+        stats = [mean_sd(r[metric] for r in rows if r["arm"] == a) for a in arms]
+        right.bar([i + 0.38 * k for i in range(len(arms))], [m for m, _ in stats], width=0.36,
+                  yerr=[sd for _, sd in stats], capsize=3, label=label)
+    ceilings = [mean_sd(r["probe_ceiling_new_people"] for r in rows if r["arm"] == a)[0] for a in arms]
+    right.scatter([i + 0.38 for i in range(len(arms))], ceilings, marker="_",
                   s=400, color="black", zorder=3, label="new people: ceiling")
     right.set_xticks([i + 0.19 for i in range(len(arms))], [LABELS.get(a, a) for a in arms])
     right.set(ylabel="linear probe accuracy", ylim=(0, 1), title="Linear probe on the frozen $[x_{s-1}; x_{e+1}]$")

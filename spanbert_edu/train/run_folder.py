@@ -1,0 +1,99 @@
+"""The run folder: its rules (resume, overwrite), its log ``metrics.jsonl``, and its checkpoints.
+
+A run folder ``out/`` holds ``metrics.jsonl`` (one JSON row per logged or evaluated step) and
+``checkpoints/step-N`` (atomic, see :mod:`.checkpoint`). The rules, in one place:
+
+* a folder that already holds a run is continued only with ``resume``, replaced only with
+  ``overwrite`` (which deletes that run's checkpoints and log, nothing else), else refused;
+* a resumed run must have been trained with the same settings (``check_resume``), and its log
+  is cut back to the checkpoint it resumes from (``truncate_log``), so it continues exactly;
+* a run keeps its newest ``keep`` checkpoints and deletes only its own older ones.
+
+Reading and plotting the log: :mod:`spanbert_edu.presentation.plots`.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ..checkpoint import clean_stale_temporaries, is_checkpoint, latest_checkpoint, save_checkpoint
+
+
+def append_jsonl(path: Path, row: dict, on_log=None) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    if on_log is not None:
+        on_log(row)
+
+
+def truncate_log(path: Path, step: int) -> None:
+    """Drop rows an interrupted run wrote after the checkpoint it is resumed from."""
+    if not path.exists():
+        return
+    lines, rows = path.read_text().splitlines(), []
+    for k, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if k == len(lines) - 1:
+                continue  # a line torn by the interruption: drop it
+            raise ValueError(f"{path} line {k + 1} is not JSON: {line[:60]!r}") from None
+        if row.get("step", 0) <= step:
+            rows.append(line)
+    path.write_text("".join(r + "\n" for r in rows))
+
+
+def _delete_checkpoints(paths) -> None:
+    """Delete the given ``step-*`` folders, but only those that are checkpoints of ours."""
+    for old in paths:
+        if is_checkpoint(old):
+            shutil.rmtree(old)
+
+
+def open_run(out: Path, *, resume: bool, overwrite: bool, is_main: bool) -> Path | None:
+    """Apply the folder rules; returns the checkpoint to resume from, or None for a fresh run."""
+    ckpt_root = out / "checkpoints"
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        if ckpt_root.is_dir():
+            clean_stale_temporaries(ckpt_root)  # what an interrupted save left behind
+    existing = latest_checkpoint(ckpt_root)
+    if existing is None or resume:
+        return existing
+    if not overwrite:
+        raise ValueError(f"{out} already holds a run (checkpoint {existing.name}); pass resume=True "
+                         "(--resume) to continue it, overwrite=True (--overwrite) to replace it, "
+                         "or choose another out_dir (--out)")
+    if is_main:
+        _delete_checkpoints(ckpt_root.glob("step-*"))
+    return None
+
+
+def check_resume(latest: Path, out: Path, differences) -> int:
+    """Refuse a resume whose settings differ from the stored run's; returns the stored step.
+    ``differences(stored_train_config) -> {name: (stored, given)}``."""
+    stored = json.loads((latest / "config.json").read_text())
+    diff = differences(stored.get("train") or {})
+    if diff:
+        raise ValueError(f"resume: {out} was trained with other settings; (stored, given): "
+                         + ", ".join(f"{k}: {a!r} vs {b!r}" for k, (a, b) in sorted(diff.items()))
+                         + ". Resume with the same settings, or start a new run with --out")
+    return stored["step"]
+
+
+def start_log(log_path: Path, resumed_step: int | None) -> None:
+    """A resumed run's log is cut back to its checkpoint; a fresh run starts a fresh log."""
+    if resumed_step is not None:
+        truncate_log(log_path, resumed_step)
+    elif log_path.exists():
+        log_path.unlink()
+
+
+def save_and_prune(ckpt_root: Path, step: int, model, *, keep: int, **save_kwargs) -> Path:
+    """Save ``step-N`` atomically, then delete all but the newest ``keep`` checkpoints."""
+    path = save_checkpoint(ckpt_root / f"step-{step:06d}", model, step=step, **save_kwargs)
+    _delete_checkpoints(sorted(ckpt_root.glob("step-*"))[:-keep])
+    return path
