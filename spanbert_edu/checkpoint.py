@@ -34,6 +34,9 @@ BUNDLED = Path(__file__).resolve().parent / "assets" / "spanbert-small"  # loade
 OWN_FILES = frozenset({"model.safetensors", "config.json", "vocab.txt", "training_state.pt", "metrics.jsonl"})
 
 
+PRETRAINING = "pretraining"  # the head a checkpoint holds when its config.json names none
+
+
 def is_checkpoint(directory) -> bool:
     """True for a folder this project wrote: only our file names, and our config.json."""
     directory = Path(directory)
@@ -84,6 +87,8 @@ def save_checkpoint(directory, model, *, tokenizer=None, step: int = 0, train_co
         raise OSError(f"could not write {directory} ({err}); {free:.0f} MB free on that disk") from None
     meta = {"format": 1, "step": step, "model": module.config.to_dict(), "train": train_config or {},
             "sha256": {"model.safetensors": sha256_file(tmp / "model.safetensors")}}
+    if getattr(module, "HEAD", PRETRAINING) != PRETRAINING:  # a fine-tuned model says which head it has
+        meta["head"] = module.HEAD
     if metrics is not None:
         meta["metrics"] = metrics
     (tmp / "config.json").write_text(json.dumps(meta, indent=2))
@@ -120,10 +125,17 @@ def clean_stale_temporaries(root) -> list[Path]:
     return removed
 
 
-def latest_checkpoint(root) -> Path | None:
-    """The highest ``step-*`` folder under ``root`` (complete by construction), or None."""
+def checkpoints_by_step(root) -> list[Path]:
+    """The ``step-N`` folders under ``root``, oldest first, ordered by N as a number: names are
+    zero-padded to 6 digits, so ``step-1000000`` sorts before ``step-999999`` as text."""
     root = Path(root)
-    steps = sorted(root.glob("step-*")) if root.is_dir() else []
+    found = [p for p in root.glob("step-*") if p.name[5:].isdigit()] if root.is_dir() else []
+    return sorted(found, key=lambda p: int(p.name[5:]))
+
+
+def latest_checkpoint(root) -> Path | None:
+    """The highest ``step-N`` folder under ``root`` (complete by construction), or None."""
+    steps = checkpoints_by_step(root)
     return steps[-1] if steps else None
 
 
@@ -142,12 +154,18 @@ def read_config(directory) -> dict:
 
 
 def load_model(directory, expected_config: SpanBertConfig | None = None,
-               map_location="cpu") -> SpanBertForPreTraining:
-    """Rebuild the model from a checkpoint folder; clear errors for mismatches and corruption."""
+               map_location="cpu", model_class=SpanBertForPreTraining):
+    """Rebuild the model from a checkpoint folder; clear errors for mismatches and corruption.
+    ``model_class``: the model the checkpoint holds (a fine-tuned one names its head)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     meta = read_config(directory)
+    head, wanted = meta.get("head", PRETRAINING), getattr(model_class, "HEAD", PRETRAINING)
+    if head != wanted:
+        raise ValueError(f"checkpoint {directory} holds a {head} model, not a {wanted} one"
+                         + ("; load it with SpanBertForQuestionAnswering.from_checkpoint"
+                            if head == "question_answering" else ""))
     config = SpanBertConfig.from_dict(meta["model"])
     if expected_config is not None and expected_config.to_dict() != config.to_dict():
         diff = {k: (v, config.to_dict()[k]) for k, v in expected_config.to_dict().items()
@@ -162,7 +180,7 @@ def load_model(directory, expected_config: SpanBertConfig | None = None,
         state = load_file(str(weights), device=str(map_location))
     except (SafetensorError, OSError, RuntimeError) as err:
         raise ValueError(f"{directory}/model.safetensors is missing or corrupt: {err}") from err
-    model = SpanBertForPreTraining(config)
+    model = model_class(config)
     expected = model.state_dict()
     wrong = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in expected.items()
              if k in state and state[k].shape != v.shape]

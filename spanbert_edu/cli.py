@@ -2,6 +2,7 @@
 
 Commands:
   pretrain   train on a corpus, then print boundary predictions and write the loss curve
+  finetune   fine-tune for extractive QA (span selection); predictions.json and eval.json
   export     turn a training checkpoint into a small inference bundle (optionally fp16)
   ablate     the masking-scheme and objective ablations (Tables 6 and 7), smoke/laptop/gpu
   fill       fill a [BLANK] with the MLM and SBO heads, or rank candidate fillers
@@ -20,32 +21,64 @@ import time
 from pathlib import Path
 
 
-def _pretrain_parser(sub):
-    """``pretrain``'s flags, built from ``TrainConfig``'s fields (their defaults, help and choices)."""
+def _config_flags(p, config_class, skip=()):
+    """One flag per field of a run's config dataclass (its default, help and choices), so a
+    default or a help text is written only in the config."""
     import dataclasses
     import typing
 
-    from .train import TrainConfig
-
-    p = sub.add_parser("pretrain", help="pretrain a model (the main job)")
-    hints = typing.get_type_hints(TrainConfig)
-    for f in dataclasses.fields(TrainConfig):
-        if f.name == "model_overrides":
+    hints = typing.get_type_hints(config_class)
+    for f in dataclasses.fields(config_class):
+        if f.name in skip:
             continue
         help_text, choices = f.metadata.get("help"), f.metadata.get("choices")
         flag = _FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
         if hints[f.name] is bool:
             p.add_argument(flag, dest=f.name, action="store_true", help=help_text)
             continue
-        kind = hints[f.name] if hints[f.name] in (int, float) else str  # str and str | None
+        kinds = [k for k in typing.get_args(hints[f.name]) if k is not type(None)] or [hints[f.name]]
+        kind = kinds[0] if kinds[0] in (int, float) else str  # str, str | None, int | None, ...
         if f.default is not None and not choices:
             help_text += " (default: %(default)s)"
         p.add_argument(flag, dest=f.name, type=kind, default=f.default, choices=choices, help=help_text)
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     p.add_argument("--overwrite", action="store_true",
                    help="--out holds an earlier run: delete its checkpoints and log and start afresh")
+
+
+def _pretrain_parser(sub):
+    """``pretrain``'s flags, built from ``TrainConfig``'s fields."""
+    from .train import TrainConfig
+
+    p = sub.add_parser("pretrain", help="pretrain a model (the main job)")
+    _config_flags(p, TrainConfig, skip=("model_overrides",))
     p.add_argument("--dropout", type=float, default=None, help="override both dropout rates")
     p.add_argument("--no-report", action="store_true", help="skip predictions and the figure")
+
+
+def _finetune_parser(sub):
+    """``finetune``'s flags, built from ``FinetuneConfig``'s fields."""
+    from .qa.config import FinetuneConfig
+
+    p = sub.add_parser("finetune", help="fine-tune for extractive QA (span selection), then answer and score")
+    _config_flags(p, FinetuneConfig)
+
+
+def _run_finetune(args):
+    import dataclasses
+
+    from .qa.config import FinetuneConfig
+    from .qa.loop import finetune
+
+    cfg = FinetuneConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(FinetuneConfig)})
+    t0 = time.perf_counter()
+    result = finetune(cfg, resume=args.resume, overwrite=args.overwrite)
+    if result["checkpoint"] is None:  # not rank 0
+        return
+    ev = result["eval"]
+    print(f"\nfine-tuned {cfg.steps} steps in {time.perf_counter() - t0:.0f} s; exact match "
+          f"{ev['exact_match']:.1f}, F1 {ev['f1']:.1f} on {ev['n']} questions; "
+          f"{Path(cfg.out_dir) / 'predictions.json'}, {Path(cfg.out_dir) / 'eval.json'}")
 
 
 def _run_pretrain(args):
@@ -131,8 +164,17 @@ def _run_fill(args):
 
 
 def _run_export_hf(args):
+    from .checkpoint import is_checkpoint, read_config
     from .interop.hf import export_hf
 
+    if is_checkpoint(args.checkpoint) and read_config(args.checkpoint).get("head") == "question_answering":
+        from .data import load_tokenizer
+        from .qa import SpanBertForQuestionAnswering
+
+        model = SpanBertForQuestionAnswering.from_checkpoint(args.checkpoint)
+        out = export_hf(model, args.out, tokenizer=load_tokenizer(Path(args.checkpoint) / "vocab.txt"))
+        print(f"wrote {out}: AutoModelForQuestionAnswering.from_pretrained({str(out)!r}) loads the fine-tuned model")
+        return
     model, tokenizer = _load_any(args.checkpoint)
     out = export_hf(model, args.out, tokenizer=tokenizer)
     print(f"wrote {out}: AutoModelForMaskedLM.from_pretrained({str(out)!r}) loads the encoder and MLM head; "
@@ -144,6 +186,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="spanbert-edu", description="SpanBERT for learning.")
     sub = parser.add_subparsers(dest="command", required=True)
     _pretrain_parser(sub)
+    _finetune_parser(sub)
     export = sub.add_parser("export", help="write an inference bundle with held-out metrics")
     export.add_argument("checkpoint", help="a training checkpoint folder (runs/.../checkpoints/step-N)")
     export.add_argument("out", help="the bundle folder to write")
@@ -166,7 +209,8 @@ def main(argv=None):
     fill.add_argument("--head", default="both", choices=["mlm", "sbo", "both"])
     fill.add_argument("--top-k", type=int, default=5)
     fill.add_argument("--checkpoint", default=None, help="a checkpoint folder (default: the bundled model)")
-    export_hf = sub.add_parser("export-hf", help="write a transformers folder (MLM head) + the SBO head")
+    export_hf = sub.add_parser("export-hf", help="write a transformers folder (MLM head) + the SBO head, "
+                               "or a fine-tuned QA model (AutoModelForQuestionAnswering)")
     export_hf.add_argument("checkpoint", help="a spanbert_edu checkpoint folder, or the authors' file/archive")
     export_hf.add_argument("out", help="a new or empty folder")
     toy = sub.add_parser("toy", help="the toy world: MLM vs MLM + SBO, probed at the span boundaries")
@@ -202,10 +246,12 @@ _FLAGS = {"learning_rate": "--lr", "warmup_steps": "--warmup", "weight_decay": "
 def _with_flag_names(message: str) -> str:
     from dataclasses import fields
 
+    from .qa.config import FinetuneConfig
     from .train import TrainConfig
 
-    # every TrainConfig field with an underscore is unambiguous in a message ("steps" is not)
-    names = {f.name: "--" + f.name.replace("_", "-") for f in fields(TrainConfig) if "_" in f.name}
+    # every config field with an underscore is unambiguous in a message ("steps" is not)
+    names = {f.name: "--" + f.name.replace("_", "-") for c in (TrainConfig, FinetuneConfig)
+             for f in fields(c) if "_" in f.name}
     for name, flag in {**names, **_FLAGS}.items():
         message = message.replace(f"{name} ({flag})", flag)
         message = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w])", flag, message)
@@ -215,6 +261,8 @@ def _with_flag_names(message: str) -> str:
 def _dispatch(args):
     if args.command == "pretrain":
         _run_pretrain(args)
+    elif args.command == "finetune":
+        _run_finetune(args)
     elif args.command == "export":
         _run_export(args)
     elif args.command == "ablate":

@@ -345,3 +345,19 @@ def test_weights_checksum_is_verified(tmp_path):
     (folder / "model.safetensors").write_bytes(bytes(data))
     with pytest.raises(ValueError, match="SHA-256"):
         load_model(folder)
+
+
+@pytest.mark.parametrize("source", ["", "  ", "default+", "+default"])
+def test_a_blank_corpus_name_is_refused(source):
+    # "" used to read every .txt file of the current folder
+    from spanbert_edu.data import load_corpus
+
+    with pytest.raises(ValueError, match="source must name a corpus"):
+        load_corpus(source)
+
+
+def test_figures_refuse_a_blank_folder():
+    from spanbert_edu.presentation.figures import make_figures
+
+    with pytest.raises(ValueError, match="out_dir must name a folder"):
+        make_figures("")

@@ -172,3 +172,30 @@ def test_data_parallel_matches_single_process(tmp_path):
     assert report["world_size"] == 2 and report["max_weight_diff_across_ranks"] == 0.0
     a, b = weights(tmp_path / "ddp"), weights(tmp_path / "single")
     assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-5
+
+
+def test_checkpoints_are_ordered_by_their_number_past_six_digits(tmp_path):
+    # step-1000000 sorts before step-999999 as text; resume and pruning must use the number
+    from spanbert_edu.checkpoint import checkpoints_by_step, latest_checkpoint
+    from spanbert_edu.train.run_folder import save_and_prune
+
+    model = SpanBertForPreTraining(SpanBertConfig.preset("tiny", vocab_size=64))
+    root = tmp_path / "checkpoints"
+    for step in (999_998, 999_999, 1_000_000):
+        save_and_prune(root, step, model, keep=2)
+    assert [p.name for p in checkpoints_by_step(root)] == ["step-999999", "step-1000000"]
+    assert latest_checkpoint(root).name == "step-1000000"
+
+
+def test_resume_refuses_a_bad_stored_step_before_touching_the_log(tmp_path):
+    out = tmp_path / "run"
+    pretrain(out_dir=str(out), **{**QUICK, "steps": 4})
+    log = (out / "metrics.jsonl").read_text()
+    meta_path = out / "checkpoints" / "step-000004" / "config.json"
+    for bad in (-4, 2.5, None):
+        meta = json.loads(meta_path.read_text())
+        meta["step"] = bad
+        meta_path.write_text(json.dumps(meta))
+        with pytest.raises(ValueError, match="'step' must be an integer >= 0"):
+            pretrain(out_dir=str(out), **{**QUICK, "steps": 4}, resume=True)
+        assert (out / "metrics.jsonl").read_text() == log

@@ -102,6 +102,10 @@ def load_corpus(source: str | os.PathLike = "default", split: str = "train", *,
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"source must be a string or path, got {source!r} ({type(source).__name__})")
     source = os.fspath(source)
+    if not source.strip() or any(not part.strip() for part in source.split("+")):
+        # "" would be the current folder: whatever .txt files happen to be there
+        raise ValueError(f"source must name a corpus ('default', 'python-docs', a folder, a .txt file "
+                         f"or hf:<name>, joined with '+'), got {source!r}")
     if "+" in source and not Path(source).exists():
         return [d for part in source.split("+") for d in load_corpus(
             part, split, heldout_fraction=heldout_fraction, hf_config=hf_config, hf_split=hf_split,

@@ -12,8 +12,6 @@ rewards, selecting a span of the context.
 from __future__ import annotations
 
 import collections
-import re
-import string
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.packing import split_sentences
+from ..qa.metrics import exact_match
+from ..qa.metrics import f1 as f1_score  # SQuAD's official scores, as fine-tuning reports them
 
 
 @dataclass
@@ -107,27 +107,6 @@ class SpanSelector(nn.Module):
         hidden, _ = self.bert(input_ids, attention_mask, token_type_ids)
         start, end = self.qa_outputs(hidden).unbind(-1)                 # (B, L) each
         return start.masked_fill(~context_mask, -1e4), end.masked_fill(~context_mask, -1e4)
-
-
-def _normalise(text: str) -> list[str]:
-    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
-    text = "".join(c for c in text.lower() if c not in string.punctuation)
-    return re.sub(r"\b(a|an|the)\b", " ", text).split()
-
-
-def exact_match(prediction: str, answer: str) -> float:
-    return float(_normalise(prediction) == _normalise(answer))
-
-
-def f1_score(prediction: str, answer: str) -> float:
-    p, a = _normalise(prediction), _normalise(answer)
-    common = sum((collections.Counter(p) & collections.Counter(a)).values())
-    if not p or not a:
-        return float(p == a)
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(p), common / len(a)
-    return 2 * precision * recall / (precision + recall)
 
 
 def finetune_and_evaluate(encoder, tokenizer, train_examples, test_examples, steps: int = 200,

@@ -25,13 +25,17 @@ _SHARED = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_head
            "attention_probs_dropout_prob", "layer_norm_eps", "initializer_range", "pad_token_id")
 
 
-def to_hf_bert(model: SpanBertForPreTraining):
-    """A ``transformers.BertForMaskedLM`` carrying our encoder and MLM head (SBO dropped)."""
-    from transformers import BertConfig, BertForMaskedLM
+def to_hf_bert(model):
+    """Our model as Hugging Face BERT with the same outputs: a ``SpanBertForPreTraining`` becomes
+    a ``transformers.BertForMaskedLM`` (encoder and MLM head; SBO dropped), a fine-tuned
+    ``SpanBertForQuestionAnswering`` (it has ``qa_outputs``) a ``BertForQuestionAnswering``."""
+    import transformers
 
     c = model.config
-    hf = BertForMaskedLM(BertConfig(**{k: getattr(c, k) for k in _SHARED}, hidden_act="gelu",
-                                    type_vocab_size=max(1, c.type_vocab_size)))
+    qa = hasattr(model, "qa_outputs")
+    hf_class = transformers.BertForQuestionAnswering if qa else transformers.BertForMaskedLM
+    hf = hf_class(transformers.BertConfig(**{k: getattr(c, k) for k in _SHARED}, hidden_act="gelu",
+                                          type_vocab_size=max(1, c.type_vocab_size)))
     state = {k: v for k, v in model.state_dict().items() if not k.startswith("sbo.")
              and not k.startswith("bert.pooler.") and not k.startswith("cls.seq_relationship.")}
     if c.type_vocab_size == 0:
@@ -41,7 +45,8 @@ def to_hf_bert(model: SpanBertForPreTraining):
     if set(missing) - tied or unexpected:
         raise RuntimeError(f"weight names did not line up: missing {sorted(set(missing) - tied)}, "
                            f"unexpected {unexpected}")
-    hf.tie_weights()
+    if not qa:
+        hf.tie_weights()
     return hf.train(model.training)
 
 
@@ -88,10 +93,12 @@ def from_hf_bert(bert_or_name, **config_overrides) -> SpanBertForPreTraining:
     return model
 
 
-def export_hf(model: SpanBertForPreTraining, out, tokenizer=None) -> Path:
+def export_hf(model, out, tokenizer=None) -> Path:
     """Write a folder that ``transformers.AutoModelForMaskedLM.from_pretrained(out)`` loads (the
     encoder and the MLM head), plus ``sbo_head.safetensors`` and ``sbo_head.json`` for
-    :func:`load_sbo_head`. ``out`` must be new or empty (nothing is ever deleted)."""
+    :func:`load_sbo_head`; for a fine-tuned ``SpanBertForQuestionAnswering``, a folder that
+    ``AutoModelForQuestionAnswering`` and the ``question-answering`` pipeline load. ``out`` must
+    be new or empty (nothing is ever deleted)."""
     from safetensors.torch import save_file
 
     out = Path(out)
@@ -101,6 +108,8 @@ def export_hf(model: SpanBertForPreTraining, out, tokenizer=None) -> Path:
     to_hf_bert(model).save_pretrained(out)
     if tokenizer is not None:
         tokenizer.save_pretrained(out)
+    if not hasattr(model, "sbo"):  # a fine-tuned QA model: AutoModelForQuestionAnswering loads it all
+        return out
     save_file({k: v.detach().cpu().contiguous() for k, v in model.sbo.state_dict().items()},
               str(out / "sbo_head.safetensors"))
     c = model.config

@@ -18,6 +18,8 @@ ABLATION_RESULTS, TOY_RESULTS = "ablation_laptop.json", "toy_world.json"   # in 
 
 def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:
     """Write every figure into ``out_dir``; returns the paths."""
+    if not str(out_dir).strip():
+        raise ValueError("out_dir must name a folder, got ''")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = load_tokenizer()

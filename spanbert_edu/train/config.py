@@ -110,9 +110,16 @@ class TrainConfig:
 
     def resume_differences(self, stored: dict) -> dict:
         """The settings that differ from a stored run's (those a resume may not change)."""
-        mine, defaults = dataclasses.asdict(self), dataclasses.asdict(TrainConfig())
-        return {k: (stored.get(k, defaults[k]), v) for k, v in mine.items()
-                if k not in RESUME_MAY_CHANGE and stored.get(k, defaults[k]) != v}
+        return settings_differences(self, stored, RESUME_MAY_CHANGE)
+
+
+def settings_differences(cfg, stored: dict, may_change) -> dict:
+    """``{name: (stored, given)}`` for the fields of the dataclass ``cfg`` that differ from a
+    stored run's settings, except ``may_change``; a field the stored run predates counts as its
+    default."""
+    mine, defaults = dataclasses.asdict(cfg), dataclasses.asdict(type(cfg)())
+    return {k: (stored.get(k, defaults[k]), v) for k, v in mine.items()
+            if k not in may_change and stored.get(k, defaults[k]) != v}
 
 
 # Settings a resumed run may change: they do not alter what is trained, only how it is watched

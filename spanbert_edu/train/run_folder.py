@@ -17,7 +17,8 @@ import json
 import shutil
 from pathlib import Path
 
-from ..checkpoint import clean_stale_temporaries, is_checkpoint, latest_checkpoint, save_checkpoint
+from ..checkpoint import (checkpoints_by_step, clean_stale_temporaries, is_checkpoint, latest_checkpoint,
+                          save_checkpoint)
 
 
 def append_jsonl(path: Path, row: dict, on_log=None) -> None:
@@ -76,12 +77,16 @@ def check_resume(latest: Path, out: Path, differences) -> int:
     """Refuse a resume whose settings differ from the stored run's; returns the stored step.
     ``differences(stored_train_config) -> {name: (stored, given)}``."""
     stored = json.loads((latest / "config.json").read_text())
+    step = stored.get("step") if isinstance(stored, dict) else None
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"{latest / 'config.json'}: 'step' must be an integer >= 0, got {step!r}; "
+                         "this checkpoint cannot be resumed (nothing was changed)")
     diff = differences(stored.get("train") or {})
     if diff:
         raise ValueError(f"resume: {out} was trained with other settings; (stored, given): "
                          + ", ".join(f"{k}: {a!r} vs {b!r}" for k, (a, b) in sorted(diff.items()))
                          + ". Resume with the same settings, or start a new run with --out")
-    return stored["step"]
+    return step
 
 
 def start_log(log_path: Path, resumed_step: int | None) -> None:
@@ -95,5 +100,5 @@ def start_log(log_path: Path, resumed_step: int | None) -> None:
 def save_and_prune(ckpt_root: Path, step: int, model, *, keep: int, **save_kwargs) -> Path:
     """Save ``step-N`` atomically, then delete all but the newest ``keep`` checkpoints."""
     path = save_checkpoint(ckpt_root / f"step-{step:06d}", model, step=step, **save_kwargs)
-    _delete_checkpoints(sorted(ckpt_root.glob("step-*"))[:-keep])
+    _delete_checkpoints(checkpoints_by_step(ckpt_root)[:-keep])
     return path

@@ -46,7 +46,7 @@ def device_for(cfg: TrainConfig, rank: int, world: int) -> torch.device:
     return device
 
 
-def _batch_indices(step: int, batch_size: int, n: int, seed: int, cache: dict) -> list[int]:
+def batch_indices(step: int, batch_size: int, n: int, seed: int, cache: dict) -> list[int]:
     """Examples of a step: consecutive slots of per-epoch permutations seeded by (seed, epoch)."""
     out = []
     for pos in range((step - 1) * batch_size, step * batch_size):
@@ -61,7 +61,7 @@ def _batch_indices(step: int, batch_size: int, n: int, seed: int, cache: dict) -
 def global_batch(step: int, cfg: TrainConfig, collator, examples, cache: dict):
     """Step ``step``'s whole global batch (the same on every rank) and its target counts."""
     collator.reseed([cfg.seed, step])
-    batch = collator([examples[i] for i in _batch_indices(step, cfg.batch_size, len(examples), cfg.seed, cache)])
+    batch = collator([examples[i] for i in batch_indices(step, cfg.batch_size, len(examples), cfg.seed, cache)])
     counts = {"mlm": (batch["labels"] != IGNORE_INDEX).sum().item(),
               "sbo": (batch["span_labels"] != IGNORE_INDEX).sum().item(), "pair": cfg.batch_size}
     return batch, counts
