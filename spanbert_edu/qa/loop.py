@@ -136,8 +136,10 @@ def finetune(config: FinetuneConfig | None = None, *, resume: bool = False, over
                          f"(max_position_embeddings={model.config.max_position_embeddings})")
     train_examples, eval_examples = questions(cfg)
     features = make_features(train_examples, tokenizer, cfg.max_length, cfg.doc_stride, cfg.max_question_length, train=True)
-    latest = open_run(out, resume=resume, overwrite=overwrite, is_main=main)
+    latest = open_run(out, resume=resume, overwrite=overwrite, is_main=main, kind="finetune")
     start_step = check_resume(latest, out, cfg.resume_differences) if latest else 0
+    if resume and latest is None and main:
+        echo(f"resume: {out} holds no checkpoint yet; starting a new run there")
     if latest:
         model = load_model(latest, expected_config=model.config, model_class=SpanBertForQuestionAnswering)
     model.to(device).train()

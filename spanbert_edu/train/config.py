@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass, field
 
 from .._checks import check_choice, check_int, check_real
@@ -100,6 +101,11 @@ class TrainConfig:
                 rule = "a number > 0" if positive else "a finite number >= 0"
                 raise ValueError(f"{name} must be {rule}{' (inf: no clipping)' if allow_inf else ''}, "
                                  f"got {getattr(self, name)!r}")
+        if not isinstance(self.compile, bool):  # "no" is truthy: it would switch compile on
+            raise TypeError(f"compile must be True or False, got {self.compile!r}")
+        if self.warmup_steps > self.steps:
+            warnings.warn(f"warmup_steps ({self.warmup_steps}) is longer than the run (steps={self.steps}): "
+                          f"the learning rate never reaches learning_rate ({self.learning_rate})", stacklevel=3)
         if not isinstance(self.model_overrides, dict):
             raise TypeError(f"model_overrides must be a dict, got {self.model_overrides!r}")
 

@@ -39,14 +39,17 @@ def examples_for(cfg: TrainConfig, tokenizer, split: str):
 def model_config_for(cfg: TrainConfig, tokenizer) -> SpanBertConfig:
     """The model's config: the preset, the tokenizer's sizes, the run's loss knobs and
     ``model_overrides``; refused where it would disagree with what the run feeds it."""
-    owned = sorted({"sbo_weight", "pair_objective"} & set(cfg.model_overrides))
+    owned = sorted({"sbo_weight", "pair_objective", "pad_token_id"} & set(cfg.model_overrides))
     if owned:
-        raise ValueError(f"model_overrides may not set {', '.join(owned)}: set the TrainConfig "
-                         f"field{'s' if len(owned) > 1 else ''} of the same name instead")
+        raise ValueError(f"model_overrides may not set {', '.join(owned)}: the TrainConfig field of the "
+                         f"same name sets it (pad_token_id: the tokenizer's)")
     model_cfg = SpanBertConfig.preset(cfg.preset, **{
         "vocab_size": len(tokenizer), "sbo_weight": cfg.sbo_weight, "pair_objective": cfg.pair_objective,
         "pad_token_id": tokenizer.pad_token_id, "max_span_targets": cfg.max_span_targets,
         **cfg.model_overrides})
+    if model_cfg.vocab_size < len(tokenizer):
+        raise ValueError(f"model_overrides vocab_size ({model_cfg.vocab_size}) is smaller than the "
+                         f"tokenizer's {len(tokenizer)} tokens: every token id must have an embedding")
     if model_cfg.max_span_targets != cfg.max_span_targets:
         raise ValueError(f"max_span_targets: the model's SBO position table has "
                          f"{model_cfg.max_span_targets} rows (model_overrides) but the collator "
@@ -98,13 +101,13 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
     device, main = device_for(cfg, rank, world), rank == 0
     out = Path(cfg.out_dir)
     ckpt_root, log_path = out / "checkpoints", out / "metrics.jsonl"
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
     tokenizer = load_tokenizer()
     train_examples, eval_examples = examples_for(cfg, tokenizer, "train"), examples_for(cfg, tokenizer, "heldout")
     model_cfg = model_config_for(cfg, tokenizer)
     latest = open_run(out, resume=resume, overwrite=overwrite, is_main=main)
     start_step = check_resume(latest, out, cfg.resume_differences) if latest else 0
+    if resume and latest is None and main:
+        echo(f"resume: {out} holds no checkpoint yet; starting a new run there")
 
     model, optimizer, scheduler = _model_and_optimizer(model_cfg, cfg, latest, device)
     if main:

@@ -54,23 +54,46 @@ def _delete_checkpoints(paths) -> None:
             shutil.rmtree(old)
 
 
-def open_run(out: Path, *, resume: bool, overwrite: bool, is_main: bool) -> Path | None:
-    """Apply the folder rules; returns the checkpoint to resume from, or None for a fresh run."""
+# What a run writes at the top of its folder; "run.json" marks the folder as a run of ours.
+RUN_FILES = ("run.json", "metrics.jsonl", "loss_curve.png", "ddp.json", "predictions.json", "eval.json")
+
+
+def _is_our_run(out: Path) -> bool:
     ckpt_root = out / "checkpoints"
+    return (out / "run.json").is_file() or any(is_checkpoint(p) for p in checkpoints_by_step(ckpt_root))
+
+
+def open_run(out: Path, *, resume: bool, overwrite: bool, is_main: bool, kind: str = "pretrain") -> Path | None:
+    """Apply the folder rules; returns the checkpoint to resume from, or None for a fresh run.
+    A folder that is not a run of ours is written into only if none of our files would replace
+    one of its own, or with ``overwrite``."""
+    if resume and overwrite:
+        raise ValueError("resume=True (--resume) and overwrite=True (--overwrite) contradict each "
+                         "other: continue the run, or replace it, not both")
+    ckpt_root = out / "checkpoints"
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out_dir={str(out)!r} is a file, not a folder")
+    clashes = [name for name in RUN_FILES if (out / name).exists()]
+    if clashes and not overwrite and not _is_our_run(out):
+        raise ValueError(f"{out} is not a spanbert_edu run but holds {', '.join(clashes)}, which a run "
+                         "would replace; choose another out_dir (--out), or pass overwrite=True "
+                         "(--overwrite) to replace them")
     if is_main:
         out.mkdir(parents=True, exist_ok=True)
         if ckpt_root.is_dir():
             clean_stale_temporaries(ckpt_root)  # what an interrupted save left behind
     existing = latest_checkpoint(ckpt_root)
-    if existing is None or resume:
-        return existing
-    if not overwrite:
-        raise ValueError(f"{out} already holds a run (checkpoint {existing.name}); pass resume=True "
-                         "(--resume) to continue it, overwrite=True (--overwrite) to replace it, "
-                         "or choose another out_dir (--out)")
+    if existing is not None and not resume:
+        if not overwrite:
+            raise ValueError(f"{out} already holds a run (checkpoint {existing.name}); pass resume=True "
+                             "(--resume) to continue it, overwrite=True (--overwrite) to replace it, "
+                             "or choose another out_dir (--out)")
+        if is_main:
+            _delete_checkpoints(ckpt_root.glob("step-*"))
+        existing = None
     if is_main:
-        _delete_checkpoints(ckpt_root.glob("step-*"))
-    return None
+        (out / "run.json").write_text(json.dumps({"kind": kind}) + "\n")
+    return existing
 
 
 def check_resume(latest: Path, out: Path, differences) -> int:
