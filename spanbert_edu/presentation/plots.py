@@ -115,10 +115,12 @@ def plot_ablation(rows, paper: dict | None = None):
               color="#457b9d", label=f"ours: cloze F1 ({sd_caption(len({r['seed'] for r in rows}))})")
     if paper:
         twin = right.twinx()
-        twin.plot(x + 0.2, [paper.get(a, {}).get("squad2", np.nan) for a in arms], "D", color="#e63946",
-                  label="paper: SQuAD 2.0 F1")
+        for table, marker in (("6", "D"), ("7", "s")):  # each arm against its own table
+            twin.plot(x + 0.2, [paper.get(a, {}).get(table, {}).get("squad2", np.nan) for a in arms], marker,
+                      color="#e63946", fillstyle="full" if table == "6" else "none", ls="none",
+                      label=f"paper: SQuAD 2.0 F1, Table {table}")
         twin.set_ylabel("paper SQuAD 2.0 F1", color="#e63946")
-        twin.legend(fontsize=7, loc="upper right")
+        twin.legend(fontsize=7, loc="lower right")
     right.set_xticks(x, arms, rotation=40, ha="right", fontsize=8)
     right.set_ylabel("cloze F1 (ours)")
     right.legend(fontsize=7, loc="upper left")
