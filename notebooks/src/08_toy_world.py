@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 08 · A toy world where the Span Boundary Objective's effect is plain to see
+# # 08 · A toy world: the Span Boundary Objective's mechanism, and a probe that finds no SBO effect
 #
 # **What you will learn**
 # - why SBO's benefit is invisible on real text at laptop scale, and how a controlled experiment shows the mechanism;

@@ -201,3 +201,26 @@ def build_toy_widget(models: dict, world, n_sentences: int = 20, seed: int = 50_
         return HTML("".join(parts))
 
     return Panel(controls, compute, render, columns=2)
+
+
+def build_qa_widget(model, tokenizer, question: str, context: str) -> Panel:
+    """Notebook 09: type a question and a context -> the start and end distributions over the
+    context tokens and the n-best answers of a QA model (:func:`.qa.answer_question`)."""
+    import base64
+    import io
+
+    from .qa import answer_question, format_nbest, plot_start_end
+
+    controls = {
+        "question": W.Text(value=question, description="question", layout=W.Layout(width="60%")),
+        "context": W.Textarea(value=context, description="context", layout=W.Layout(width="90%", height="80px")),
+    }
+
+    def render(reading):
+        png = io.BytesIO()
+        plot_start_end(reading).savefig(png, format="png", dpi=90)
+        image = base64.b64encode(png.getvalue()).decode()
+        return HTML(f"<pre>{html.escape(format_nbest(reading))}</pre><img src='data:image/png;base64,{image}'/>")
+
+    return Panel(controls, lambda question, context: answer_question(model, tokenizer, question, context),
+                 render, columns=1)

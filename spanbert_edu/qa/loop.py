@@ -181,8 +181,7 @@ def finetune(config: FinetuneConfig | None = None, *, resume: bool = False, over
             append_jsonl(log_path, {"step": step, "split": "train", "lr": scheduler.get_last_lr()[0], "loss": loss.item()})
         if main and (step % cfg.save_every == 0 or step == cfg.steps):
             check_finite_weights(model, step, cfg)
-            save_and_prune(ckpt_root, step, model, keep=cfg.keep_checkpoints, tokenizer=tokenizer,
-                           train_config=dataclasses.asdict(cfg), optimizer=optimizer, scheduler=scheduler)
+            save_and_prune(ckpt_root, step, model, cfg, tokenizer=tokenizer, optimizer=optimizer, scheduler=scheduler)
         if world > 1:
             torch.distributed.barrier()
     if bar is not None:

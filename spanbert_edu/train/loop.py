@@ -151,8 +151,7 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
             result_eval = heldout()
             append_jsonl(log_path, heldout_row(step, result_eval, cfg.sbo_weight), on_log)
         if main and due(step, cfg.save_every):
-            save_and_prune(ckpt_root, step, model, keep=cfg.keep_checkpoints, tokenizer=tokenizer,
-                           train_config=dataclasses.asdict(cfg), optimizer=optimizer, scheduler=scheduler)
+            save_and_prune(ckpt_root, step, model, cfg, tokenizer=tokenizer, optimizer=optimizer, scheduler=scheduler)
         if world > 1:
             torch.distributed.barrier()
     if bar is not None:

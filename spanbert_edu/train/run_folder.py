@@ -13,6 +13,7 @@ Reading and plotting the log: :mod:`spanbert_edu.presentation.plots`.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -120,8 +121,12 @@ def start_log(log_path: Path, resumed_step: int | None) -> None:
         log_path.unlink()
 
 
-def save_and_prune(ckpt_root: Path, step: int, model, *, keep: int, **save_kwargs) -> Path:
-    """Save ``step-N`` atomically, then delete all but the newest ``keep`` checkpoints."""
+def save_and_prune(ckpt_root: Path, step: int, model, cfg=None, *, keep: int | None = None, **save_kwargs) -> Path:
+    """Save ``step-N`` atomically (with the run's settings ``cfg``, a config dataclass, to compare
+    a resume against), then delete all but the newest ``keep`` (default ``cfg.keep_checkpoints``)."""
+    if cfg is not None:
+        save_kwargs.setdefault("train_config", dataclasses.asdict(cfg))
+        keep = cfg.keep_checkpoints if keep is None else keep
     path = save_checkpoint(ckpt_root / f"step-{step:06d}", model, step=step, **save_kwargs)
     _delete_checkpoints(checkpoints_by_step(ckpt_root)[:-keep])
     return path

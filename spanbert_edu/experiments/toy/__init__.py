@@ -1,4 +1,4 @@
-"""A toy world where the Span Boundary Objective's effect is plain to see (notebook 08).
+"""A toy world that shows the Span Boundary Objective's mechanism (notebook 08); its probe finds no SBO effect.
 
 ``ToyWorld`` generates the language; ``run_toy`` trains MLM-only and MLM+SBO arms on it and
 probes their boundary states. Command: ``python -m spanbert_edu toy --seeds 3 --out FILE.json``; the
