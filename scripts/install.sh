@@ -3,6 +3,7 @@
 #
 #   bash scripts/install.sh            # the library and the main job
 #   bash scripts/install.sh test,notebooks
+#   bash scripts/install.sh --torch-only   # only torch, chosen as below (for a wheel's venv)
 #
 # torch is installed first, chosen for this machine, because an unpinned `pip install torch`
 # on a Linux machine without a GPU downloads a CUDA build of several GB:
@@ -39,6 +40,7 @@ else
       || "$PY" -m pip install --quiet "$spec"
 fi
 
+[ "$EXTRAS" = "--torch-only" ] && exit 0   # scripts/wheel_smoke.sh installs the wheel itself
 target="."
 [ -n "$EXTRAS" ] && target=".[$EXTRAS]"
 echo "[install] pip install -e '$target'"
