@@ -1,6 +1,9 @@
 """finetune: SQuAD files in, predictions.json and eval.json out, exact resume, the command line,
 a local Hugging Face BERT as the encoder, and bad settings refused by name."""
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -122,3 +125,23 @@ def test_bad_init_and_too_many_labels(tmp_path, files):
         finetune(**{**quick(tmp_path / "x", *files), "init": str(tmp_path / "nowhere")})
     with pytest.raises(ValueError, match="labels .100. is more than the 12 training questions"):
         finetune(**{**quick(tmp_path / "y", *files), "labels": 100})
+
+
+def test_data_parallel_matches_single_process(tmp_path, files):
+    """torchrun with 2 CPU processes: both ranks end equal, and equal to one process on the same
+    global batch (fp32, dropout off; 1e-5 for the order of the gradient reduction)."""
+    from safetensors.torch import load_file
+
+    train, dev = files
+    common = ["finetune", "--init", "scratch", "--preset", "tiny", "--train-file", train, "--eval-file", dev,
+              "--steps", "4", "--batch-size", "4", "--max-length", "48", "--doc-stride", "8",
+              "--max-question-length", "16", "--precision", "fp32", "--dropout", "0", "--save-every", "4"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29553",
+                    "-m", "spanbert_edu", *common, "--out", str(tmp_path / "ddp")], check=True, env=env, capture_output=True)
+    subprocess.run([sys.executable, "-m", "spanbert_edu", *common, "--out", str(tmp_path / "single")],
+                   check=True, env=env, capture_output=True)
+    assert json.loads((tmp_path / "ddp" / "ddp.json").read_text())["max_weight_diff_across_ranks"] == 0.0
+    a, b = (load_file(str(tmp_path / run / "checkpoints" / "step-000004" / "model.safetensors")) for run in ("ddp", "single"))
+    assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-5
+    assert json.loads((tmp_path / "ddp" / "eval.json").read_text())["n"] == 6

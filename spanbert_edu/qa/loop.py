@@ -26,7 +26,7 @@ from ..data import load_tokenizer
 from ..devices import _distributed, resolve_precision
 from ..model import SpanBertConfig
 from ..train.run_folder import append_jsonl, check_resume, open_run, save_and_prune, start_log
-from ..train.step import batch_indices, check_finite_weights, device_for, make_optimizer
+from ..train.step import batch_indices, check_finite_weights, device_for, make_optimizer, ranks_agree
 from .config import FinetuneConfig
 from .data import load_qa
 from .decode import decode
@@ -186,6 +186,8 @@ def finetune(config: FinetuneConfig | None = None, *, resume: bool = False, over
             torch.distributed.barrier()
     if bar is not None:
         bar.close()
+    if world > 1:
+        ranks_agree(model, world, rank, out)  # every rank must end with the same weights: ddp.json
     predictions = scores = None
     if main:
         predictions, scores = answer_and_score(model, eval_examples, tokenizer, cfg, device)
