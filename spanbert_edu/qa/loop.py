@@ -111,6 +111,24 @@ def answer_and_score(model, examples, tokenizer, cfg: FinetuneConfig, device="cp
     return predictions, squad_metrics(predictions, examples)
 
 
+def _step(train_model, model, batch, optimizer, scheduler, cfg: FinetuneConfig, step: int, rank: int,
+          use_bf16: bool):
+    """One optimisation step on a batch of windows; returns the loss. Dropout is seeded by the
+    step, so a resume replays it."""
+    torch.manual_seed(cfg.seed * 1_000_003 + step * 101 + rank)
+    with torch.autocast(batch["input_ids"].device.type, dtype=torch.bfloat16, enabled=use_bf16):
+        loss = train_model(**batch).loss
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss became {loss.item()} at step {step}; try a lower "
+                                 f"learning_rate than {cfg.learning_rate}")
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss
+
+
 def _write_json(path: Path, value) -> None:
     tmp = path.with_name(f".tmp-{path.name}")
     tmp.write_text(json.dumps(value, indent=1))
@@ -163,17 +181,7 @@ def finetune(config: FinetuneConfig | None = None, *, resume: bool = False, over
     for step in range(start_step + 1, cfg.steps + 1):
         idx = batch_indices(step, cfg.batch_size, len(features), cfg.seed, cache)[rank * shard:(rank + 1) * shard]
         batch = {k: v.to(device) for k, v in features.batch(idx).items()}
-        torch.manual_seed(cfg.seed * 1_000_003 + step * 101 + rank)  # dropout, replayable
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            loss = train_model(**batch).loss
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {step}; try a lower "
-                                     f"learning_rate than {cfg.learning_rate}")
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        loss = _step(train_model, model, batch, optimizer, scheduler, cfg, step, rank, use_bf16)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}")
