@@ -258,6 +258,13 @@ def _with_flag_names(message: str) -> str:
     return message
 
 
+def _int_list(flag: str, text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{flag} must be comma-separated integers, e.g. 0,1,2; got {text!r}") from None
+
+
 def _dispatch(args):
     if args.command == "pretrain":
         _run_pretrain(args)
@@ -269,7 +276,7 @@ def _dispatch(args):
         from .experiments.ablate import run_ablation
 
         run_ablation(args.budget, args.out, arms=args.arms.split(",") if args.arms else None,
-                     seeds=[int(x) for x in args.seeds.split(",")] if args.seeds else None)
+                     seeds=_int_list("--seeds", args.seeds) if args.seeds else None)
     elif args.command == "fill":
         _run_fill(args)
     elif args.command == "export-hf":

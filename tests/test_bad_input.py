@@ -361,3 +361,15 @@ def test_figures_refuse_a_blank_folder():
 
     with pytest.raises(ValueError, match="out_dir must name a folder"):
         make_figures("")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fill", "--top-k", "100000", "Return a [BLANK] of it."], "top_k must be at most the vocabulary size (8192), got 100000"),
+    (["demo", "--batch-size", "0", "--out", ""], "--batch-size must be"),
+    (["ablate", "--seeds", "a,b"], "--seeds must be comma-separated integers, e.g. 0,1,2; got 'a,b'")])
+def test_cli_refuses_in_one_line(argv, message, capsys):
+    # these used to end in a traceback (fill) or a message naming neither the flag nor the value
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -18,6 +18,7 @@ import numpy as np
 from ..collator import SpanMaskingCollator
 from ..data import load_corpus, load_tokenizer
 from ..data.packing import pack_documents
+from .._checks import check_int
 from ..batch import IGNORE_INDEX
 from ..masking import masked_runs, SCHEMES
 from ..masking.proposers import make_proposers
@@ -64,6 +65,8 @@ def batch_statistics(batch, maskable_counts) -> dict:
 def run_demo(batch_size: int = 8, max_length: int = 128, seed: int = 0, out: str | None = "runs/demo",
              schemes=SCHEMES, echo=print) -> dict:
     """Run the demonstration; returns (and saves to ``out``) a summary dict."""
+    check_int("batch_size", batch_size, minimum=1)
+    check_int("max_length", max_length, minimum=8)
     t0 = time.perf_counter()
     train, heldout = load_corpus("default", "train"), load_corpus("default", "heldout")
     echo(f"corpus: {len(train)} training and {len(heldout)} held-out documents "

@@ -45,6 +45,8 @@ def fill_span(model, tokenizer, text_with_blank: str, n_tokens: int, head: str =
     restricted to ``head`` ("mlm", "sbo" or "both": all three)."""
     check_int("n_tokens", n_tokens, minimum=1)
     check_int("top_k", top_k, minimum=1)
+    if top_k > len(tokenizer):
+        raise ValueError(f"top_k must be at most the vocabulary size ({len(tokenizer)}), got {top_k}")
     check_choice("head", head, HEADS)
     ids, s, e = _masked_input(tokenizer, text_with_blank, n_tokens)
     mlm, sbo = _log_probs(model, ids, s, e)
