@@ -63,7 +63,8 @@ def questions(cfg: FinetuneConfig):
     """(training questions, evaluation questions); ``labels`` keeps a seeded sample of the former."""
     if cfg.train_file is not None:
         train = load_qa(cfg.train_file, "train")
-        evaluation = load_qa(cfg.eval_file or cfg.train_file, "validation" if cfg.eval_file is None else "train")
+        # an hf: source is scored on its validation split; a SQuAD .json file is one split already
+        evaluation = load_qa(cfg.eval_file or cfg.train_file, "validation")
     else:
         train, evaluation = load_qa(cfg.task, "train"), load_qa(cfg.task, "heldout")
     if cfg.labels is not None:
