@@ -13,6 +13,6 @@ cd "$tmp"                                                   # nothing of the che
 "$tmp/venv/bin/python" -m spanbert_edu fill "Return a shallow [BLANK] of the list." | grep -q "BOTH:"
 "$tmp/venv/bin/python" -m spanbert_edu figures --out "$tmp/figures" > /dev/null
 n="$(ls "$tmp/figures" | wc -l)"
-[ "$n" -eq 8 ] || { echo "[wheel] figures wrote $n files, expected 8"; exit 1; }
+[ "$n" -eq 9 ] || { echo "[wheel] figures wrote $n files, expected 9"; exit 1; }
 "$tmp/venv/bin/python" -c "import spanbert_edu, sys; assert 'site-packages' in spanbert_edu.__file__, spanbert_edu.__file__"
-echo "[wheel] installed wheel: fill, figures (8 files) and the bundled model work from $tmp"
+echo "[wheel] installed wheel: fill, figures (9 files) and the bundled model work from $tmp"

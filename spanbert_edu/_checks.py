@@ -10,13 +10,25 @@ import hashlib
 import numbers
 
 
-def check_int(name: str, value, minimum: int | None = None) -> int:
-    """An integer (not a bool), optionally at least ``minimum``."""
+# Seeds are mixed with step numbers into torch's 64-bit seed (seed * 1_000_003 + step * 101 + rank),
+# which overflows for seeds above about 1.8e13: keep them to 32 bits, as numpy's legacy seeding does.
+MAX_SEED = 2**32 - 1
+
+
+def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer (not a bool), optionally at least ``minimum`` and at most ``maximum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be an integer <= {maximum}, got {value!r}")
     return int(value)
+
+
+def check_seed(name: str, value) -> int:
+    """A seed: an integer in 0..MAX_SEED."""
+    return check_int(name, value, minimum=0, maximum=MAX_SEED)
 
 
 def check_real(name: str, value) -> float:

@@ -5,6 +5,7 @@ Commands:
   finetune   fine-tune for extractive QA (span selection); predictions.json and eval.json
   export     turn a training checkpoint into a small inference bundle (optionally fp16)
   ablate     the masking-scheme and objective ablations (Tables 6 and 7), smoke/laptop/gpu
+  span-selection  pretraining arms fine-tuned for span selection: what span masking and SBO buy
   fill       fill a [BLANK] with the MLM and SBO heads, or rank candidate fillers
   export-hf  write a transformers folder (AutoModelForMaskedLM) plus the SBO head
   toy        the toy world: MLM vs MLM + SBO and a probe on the boundary states (notebook 08)
@@ -202,6 +203,11 @@ def main(argv=None):
     ablate.add_argument("--out", default="runs/ablate")
     ablate.add_argument("--arms", default=None, help="comma-separated arms (default: all)")
     ablate.add_argument("--seeds", default=None, help="comma-separated seeds (default: the budget's)")
+    spans = sub.add_parser("span-selection", help="pretraining arms fine-tuned on span selection (issue 17)")
+    spans.add_argument("--budget", default="smoke", choices=["smoke", "laptop"])
+    spans.add_argument("--out", default="runs/span_selection")
+    spans.add_argument("--arms", default=None, help="comma-separated arms (default: all)")
+    spans.add_argument("--seeds", default=None, help="comma-separated pretraining seeds (default: the budget's)")
     fill = sub.add_parser("fill", help="fill a [BLANK] with the MLM and SBO heads, or rank candidates")
     fill.add_argument("text", help='a sentence with one [BLANK], e.g. "The [BLANK] of France is Paris."')
     fill.add_argument("--tokens", type=int, default=1, help="how many tokens the blank holds")
@@ -277,6 +283,11 @@ def _dispatch(args):
 
         run_ablation(args.budget, args.out, arms=args.arms.split(",") if args.arms else None,
                      seeds=_int_list("--seeds", args.seeds) if args.seeds else None)
+    elif args.command == "span-selection":
+        from .experiments.span_selection import run_span_selection
+
+        run_span_selection(args.budget, args.out, arms=args.arms.split(",") if args.arms else None,
+                           pretrain_seeds=_int_list("--seeds", args.seeds) if args.seeds else None)
     elif args.command == "fill":
         _run_fill(args)
     elif args.command == "export-hf":

@@ -373,3 +373,30 @@ def test_cli_refuses_in_one_line(argv, message, capsys):
         main(argv)
     err = capsys.readouterr().err
     assert stop.value.code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("make", ["train", "finetune"])
+def test_a_seed_too_large_for_torch_is_refused_by_name(make):
+    # 18446744073709551615 used to overflow at step 1 ("Overflow when unpacking long long")
+    from spanbert_edu.qa.config import FinetuneConfig
+    from spanbert_edu.train import TrainConfig
+
+    config = TrainConfig if make == "train" else FinetuneConfig
+    with pytest.raises(ValueError, match=r"seed must be an integer <= 4294967295, got 18446744073709551615"):
+        config(seed=2**64 - 1)
+    assert config(seed=2**32 - 1).seed == 2**32 - 1
+
+
+def test_cli_refuses_a_huge_seed_in_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["pretrain", "--seed", "18446744073709551615", "--steps", "1", "--out", "runs/never"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "seed must be an integer <= 4294967295" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("model", [None, "bert", object()])
+def test_to_hf_bert_refuses_what_is_not_our_model(model):
+    from spanbert_edu.interop.hf import to_hf_bert
+
+    with pytest.raises(TypeError, match="model must be a SpanBertForPreTraining or SpanBertForQuestionAnswering"):
+        to_hf_bert(model)

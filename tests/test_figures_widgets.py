@@ -14,7 +14,7 @@ def test_figures_command_regenerates_every_figure(tmp_path, capsys):
     main(["figures", "--out", str(tmp_path)])
     names = {p.name for p in tmp_path.iterdir()}
     assert {"span_lengths.png", "masking_schemes.png", "sbo_head.png", "loss_curves.png",
-            "accuracy_by_position.png", "ablation.png", "toy_world.png"} <= names   # results ship in the package
+            "accuracy_by_position.png", "ablation.png", "toy_world.png", "span_selection.png"} <= names   # results ship in the package
     assert all(p.stat().st_size > 5_000 for p in tmp_path.iterdir())
     first = (tmp_path / "span_lengths.png").read_bytes()
     main(["figures", "--out", str(tmp_path)])

@@ -7,10 +7,12 @@ the recipe search run many arms on the same data. Treat a returned list as read-
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 
 from .corpus import load_corpus
-from .packing import pack_documents
+from .packing import pack_documents, split_sentences
 
 EXAMPLES: dict = {}  # (corpus, split, max_length, ...) -> packed examples
 
@@ -21,10 +23,26 @@ def _vocabulary_key(tokenizer) -> str:
     return hashlib.sha256("\n".join(sorted(vocab, key=vocab.get)).encode()).hexdigest()
 
 
+def without_training_repeats(heldout, train, min_words: int = 6) -> list:
+    """``heldout`` documents minus every sentence of ``min_words`` words or more that stands word
+    for word in a ``train`` document: the bundled corpus repeats some docstrings across modules,
+    and a held-out score should not reward what training showed verbatim. Paragraphs are kept."""
+    seen = "\n".join(" ".join(d.text.split()) for d in train)  # whitespace as split_sentences leaves it
+    kept = []
+    for doc in heldout:
+        paragraphs = [" ".join(s for s in split_sentences(p) if len(s.split()) < min_words or s not in seen)
+                      for p in re.split(r"\n\s*\n", doc.text)]
+        text = "\n\n".join(p for p in paragraphs if p)
+        if text:
+            kept.append(dataclasses.replace(doc, text=text))
+    return kept
+
+
 def prepare_examples(tokenizer, corpus: str = "default", split: str = "train", *, max_length: int = 128,
                      linguistic: bool = False, pair_objective: str = "none", seed: int = 0,
                      hf_config: str | None = None, docs_path: str | None = None, cache: dict | None = EXAMPLES):
-    """Packed examples of ``corpus``'s ``split``.
+    """Packed examples of ``corpus``'s ``split`` (the held-out one without the sentences that
+    stand verbatim in training documents, :func:`without_training_repeats`).
 
     ``linguistic``: attach entity/phrase candidate spans (the heuristic proposer) for the
     linguistic masking schemes. ``pair_objective`` "nsp"/"sop": sentence pairs (seeded by
@@ -34,6 +52,8 @@ def prepare_examples(tokenizer, corpus: str = "default", split: str = "train", *
     if cache is not None and key in cache:
         return cache[key]
     docs = load_corpus(corpus, split, hf_config=hf_config, docs_path=docs_path)
+    if split == "heldout":
+        docs = without_training_repeats(docs, load_corpus(corpus, "train", hf_config=hf_config, docs_path=docs_path))
     proposers = None
     if linguistic:
         from ..masking.proposers import make_proposers

@@ -31,6 +31,9 @@ def to_hf_bert(model):
     ``SpanBertForQuestionAnswering`` (it has ``qa_outputs``) a ``BertForQuestionAnswering``."""
     import transformers
 
+    if not isinstance(getattr(model, "config", None), SpanBertConfig):
+        raise TypeError(f"model must be a SpanBertForPreTraining or SpanBertForQuestionAnswering, got "
+                        f"{type(model).__name__}")
     c = model.config
     qa = hasattr(model, "qa_outputs")
     hf_class = transformers.BertForQuestionAnswering if qa else transformers.BertForMaskedLM

@@ -14,6 +14,7 @@ from ..experiments.results import committed_result, has_result
 from .plots import plot_ablation, plot_accuracy_by_position, plot_loss_curves
 
 ABLATION_RESULTS, TOY_RESULTS = "ablation_laptop.json", "toy_world.json"   # in spanbert_edu/assets/results/
+SPAN_SELECTION_RESULTS = "span_selection.json"
 
 
 def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:
@@ -44,6 +45,10 @@ def make_figures(out_dir="figures", bundle=BUNDLED) -> list[Path]:
         from ..experiments.toy.report import plot_toy_world
 
         figures["toy_world.png"] = plot_toy_world(committed_result(TOY_RESULTS))
+    if has_result(SPAN_SELECTION_RESULTS):
+        from ..experiments.span_selection import plot_span_selection
+
+        figures["span_selection.png"] = plot_span_selection(committed_result(SPAN_SELECTION_RESULTS)["rows"])
     paths = []
     for name, fig in figures.items():
         fig.savefig(out / name, dpi=100, metadata={"Software": None})  # no version stamp: stable bytes

@@ -105,12 +105,15 @@ def format_predictions(pred: dict) -> str:
 
 
 def heldout_sentences(n: int, seed: int = 0, min_words: int = 8, max_words: int = 25):
-    """``n`` held-out sentences of the bundled corpus, each with a 2-3 word span to mask."""
+    """``n`` held-out sentences of the bundled corpus, each with a 2-3 word span to mask (none
+    of them stands verbatim in a training document)."""
     from ..data import load_corpus
+    from ..data.examples import without_training_repeats
     from ..data.packing import split_sentences
 
     rng = np.random.default_rng(seed)
-    sentences = [s for d in load_corpus("default", "heldout") for s in split_sentences(d.text)
+    heldout = without_training_repeats(load_corpus("default", "heldout"), load_corpus("default", "train"))
+    sentences = [s for d in heldout for s in split_sentences(d.text)
                  if min_words <= len(s.split()) <= max_words]
     picks = []
     for i in rng.choice(len(sentences), size=min(n, len(sentences)), replace=False):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_choice, check_int, check_real, check_seed
 from ..devices import PRECISIONS
 from ..model import SpanBertConfig
 from ..train.config import _opt, settings_differences  # a field with its flag's help and choices
@@ -56,7 +56,7 @@ class FinetuneConfig:
                      "batch_size", "steps", "log_every", "save_every", "keep_checkpoints", "eval_batch_size"):
             check_int(name, getattr(self, name), minimum=1)
         check_int("warmup_steps", self.warmup_steps, minimum=0)
-        check_int("seed", self.seed, minimum=0)
+        check_seed("seed", self.seed)
         if self.labels is not None:
             check_int("labels", self.labels, minimum=1)
         if self.doc_stride >= self.max_length - self.max_question_length - 3:

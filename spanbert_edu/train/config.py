@@ -12,7 +12,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
-from .._checks import check_choice, check_int, check_real
+from .._checks import check_choice, check_int, check_real, check_seed
 from ..batch import PAIR_OBJECTIVES
 from ..devices import PRECISIONS
 from ..masking import SCHEMES, MaskingConfig
@@ -88,7 +88,7 @@ class TrainConfig:
                      "keep_checkpoints", "eval_batches"):
             check_int(name, getattr(self, name), minimum=1)
         check_int("warmup_steps", self.warmup_steps, minimum=0)
-        check_int("seed", self.seed, minimum=0)
+        check_seed("seed", self.seed)
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("preset", self.preset, tuple(SpanBertConfig.PRESETS))
         self.masking  # checks the masking fields, under their own names
