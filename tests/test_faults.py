@@ -1,6 +1,6 @@
-"""Fault injection: SIGKILL a training process at chosen and random moments (during a save's
-rename, during the pruning of an old checkpoint, mid-step), resume each time, and check that
-the run ends bit-identical to an uninterrupted one."""
+"""Fault injection: SIGKILL a training process (``pretrain``, then ``finetune``) at chosen and
+random moments (during a save's rename, during the pruning of an old checkpoint, mid-step),
+resume each time, and check that the run ends bit-identical to an uninterrupted one."""
 import json
 import os
 import random
@@ -51,9 +51,9 @@ def _env(marker):
     return {**os.environ, "OMP_NUM_THREADS": "1", "FAULT_MARKER": str(marker), "PYTHONHASHSEED": "0"}
 
 
-def _start(out, marker):
-    return subprocess.Popen([sys.executable, "-c", WRAPPER, *ARGS, "--corpus", str(out.parent / "corpus"),
-                             "--out", str(out), "--resume"],
+def _start(out, marker, args=None):
+    args = args or [*ARGS, "--corpus", str(out.parent / "corpus")]
+    return subprocess.Popen([sys.executable, "-c", WRAPPER, *args, "--out", str(out), "--resume"],
                             env=_env(marker), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -102,3 +102,42 @@ def test_sigkill_anywhere_then_resume_is_bit_identical(tmp_path):
     assert name_a == name_b == "step-000016"
     assert all((weights_a[k] == weights_b[k]).all() for k in weights_a)
     assert log_a == log_b
+
+
+def _squad_file(root: Path) -> Path:
+    """A small SQuAD v1.1 file (the same one trains and evaluates), so each process starts fast."""
+    words = "the model reads a span of text and points at the start and end of the answer".split()
+    data = []
+    for d in range(24):
+        context = " ".join(words[(d + j) % len(words)] for j in range(30))
+        answer = " ".join(context.split()[5:8])
+        data.append({"title": f"t{d}", "paragraphs": [{"context": context, "qas": [
+            {"id": f"q{d}", "question": f"which words follow {context.split()[4]}",
+             "answers": [{"text": answer, "answer_start": context.index(" " + answer) + 1}]}]}]})
+    path = root / "squad.json"
+    path.write_text(json.dumps({"version": "1.1", "data": data}))
+    return path
+
+
+def test_finetune_sigkill_then_resume_is_bit_identical(tmp_path):
+    squad = _squad_file(tmp_path)
+    args = ["finetune", "--train-file", str(squad), "--eval-file", str(squad), "--init", "scratch", "--preset", "tiny",
+            "--steps", "12", "--batch-size", "4", "--max-length", "48", "--max-question-length", "12",
+            "--doc-stride", "16", "--warmup", "2", "--save-every", "2", "--log-every", "1"]
+    subprocess.run([sys.executable, "-c", WRAPPER, *args, "--out", str(tmp_path / "ref")],
+                   env=_env(tmp_path / "ref.marker"), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = tmp_path / "victim"
+    for event, count in [("replace", 2), ("rmtree", 1)]:              # inside a save, inside a prune
+        marker = tmp_path / f"m-{event}"
+        assert _kill_at(_start(out, marker, args), marker, event, count), f"finished before {event}"
+        for ck in (out / "checkpoints").glob("step-*"):
+            assert {"model.safetensors", "config.json", "training_state.pt"} <= {p.name for p in ck.iterdir()}
+    assert not (out / "eval.json").exists()                            # killed runs leave no scores
+    subprocess.run([sys.executable, "-c", WRAPPER, *args, "--out", str(out), "--resume"],
+                   env=_env(tmp_path / "last.marker"), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (name_a, weights_a, log_a), (name_b, weights_b, log_b) = _final(tmp_path / "ref"), _final(out)
+    assert name_a == name_b == "step-000012"
+    assert all((weights_a[k] == weights_b[k]).all() for k in weights_a)
+    assert log_a == log_b
+    for name in ("predictions.json", "eval.json"):
+        assert (tmp_path / "ref" / name).read_text() == (out / name).read_text()
