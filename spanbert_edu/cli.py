@@ -97,9 +97,9 @@ def _run_pretrain(args):
     if result["checkpoint"] is None:  # not rank 0
         return
     ev = result["eval"]
-    print(f"\ntrained {cfg.steps} steps in {time.perf_counter() - t0:.0f} s; held-out MLM accuracy "
-          f"{ev['mlm_acc']:.3f}" + (f", SBO accuracy {ev['sbo_acc']:.3f}" if ev["sbo_acc"] is not None else "")
-          + f"; checkpoint {result['checkpoint']}")
+    scores = ("no held-out split to score" if ev is None else f"held-out MLM accuracy {ev['mlm_acc']:.3f}"
+              + (f", SBO accuracy {ev['sbo_acc']:.3f}" if ev["sbo_acc"] is not None else ""))
+    print(f"\ntrained {cfg.steps} steps in {time.perf_counter() - t0:.0f} s; {scores}; checkpoint {result['checkpoint']}")
     if not args.no_report:
         from .presentation.predict import print_heldout_predictions
         from .presentation.plots import save_loss_curves

@@ -400,3 +400,19 @@ def test_to_hf_bert_refuses_what_is_not_our_model(model):
 
     with pytest.raises(TypeError, match="model must be a SpanBertForPreTraining or SpanBertForQuestionAnswering"):
         to_hf_bert(model)
+
+
+def test_a_corpus_without_heldout_documents_reports_no_score(tmp_path, capsys):
+    # a one-document corpus used to print "held-out MLM accuracy 0.000"
+    from spanbert_edu.data import load_corpus
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "only.txt").write_text("The model reads a span of text. It predicts each masked word. " * 40)
+    assert load_corpus(str(folder), "heldout") == [] and len(load_corpus(str(folder), "train")) == 1
+    main(["pretrain", "--corpus", str(folder), "--steps", "2", "--batch-size", "2", "--max-length", "32",
+          "--warmup", "1", "--eval-every", "1", "--out", str(tmp_path / "run"), "--no-report"])
+    out = capsys.readouterr().out
+    assert "has no held-out documents" in out and "no held-out split to score" in out and "0.000" not in out
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows and all(r["split"] == "train" for r in rows)

@@ -119,14 +119,18 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
     collator = SpanMaskingCollator.from_config(tokenizer, cfg.masking, seed=cfg.seed)
     eval_collator = SpanMaskingCollator.from_config(tokenizer, cfg.masking, seed=cfg.seed)
     shard = cfg.batch_size // world
-    heldout = lambda: evaluate(model, eval_examples, eval_collator, batch_size=shard,
-                               max_batches=cfg.eval_batches, seed=cfg.seed + 1, device=device)
+    # a corpus too small to hold documents out has no held-out score: None, never a 0.000
+    heldout = lambda: evaluate(model, eval_examples, eval_collator, batch_size=shard, max_batches=cfg.eval_batches,
+                               seed=cfg.seed + 1, device=device) if eval_examples else None
     due = lambda step, every: step % every == 0 or step == cfg.steps
     bar = _progress_bar(cfg, start_step) if progress and main else None
     if main:
         echo(f"model: {model.num_parameters() / 1e6:.2f} M parameters, preset {cfg.preset!r}; "
              f"{len(train_examples)} training blocks of <= {cfg.max_length} tokens; device {device}, "
              f"{'bf16 autocast' if use_bf16 else 'fp32'}")
+        if not eval_examples:
+            echo(f"note: corpus {cfg.eval_corpus or cfg.corpus!r} has no held-out documents (too few to hold "
+                 "5% out), so there is no held-out evaluation")
     result_eval, perm_cache, t_last, tokens_since = None, {}, time.perf_counter(), 0
     if start_step >= cfg.steps and main:
         echo(f"{out} is already complete (step {start_step} of {cfg.steps}); nothing to train")
@@ -147,7 +151,7 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
             t_last, tokens_since = now, 0
             if bar is not None:
                 bar.set_postfix(loss=f"{row['loss']:.3f}", mlm_acc=f"{row['mlm_acc']:.2f}")
-        if main and due(step, cfg.eval_every):
+        if main and due(step, cfg.eval_every) and eval_examples:
             result_eval = heldout()
             append_jsonl(log_path, heldout_row(step, result_eval, cfg.sbo_weight), on_log)
         if main and due(step, cfg.save_every):
