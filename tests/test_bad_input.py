@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -416,3 +417,25 @@ def test_a_corpus_without_heldout_documents_reports_no_score(tmp_path, capsys):
     assert "has no held-out documents" in out and "no held-out split to score" in out and "0.000" not in out
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert rows and all(r["split"] == "train" for r in rows)
+
+
+def test_from_hf_bert_says_what_it_cannot_represent(tmp_path):
+    from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification
+
+    from spanbert_edu.interop.hf import from_hf_bert
+
+    small = dict(vocab_size=100, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    with pytest.raises(ValueError, match="position_embedding_type='relative_key'"):
+        from_hf_bert(BertForMaskedLM(BertConfig(**small, position_embedding_type="relative_key")))
+    untied = BertForMaskedLM(BertConfig(**small, tie_word_embeddings=False))
+    with torch.no_grad():
+        untied.cls.predictions.decoder.weight.add_(1.0)      # untied: the decoder is its own matrix
+    with pytest.raises(ValueError, match="not tied to its word embeddings"):
+        from_hf_bert(untied)
+    with pytest.warns(UserWarning, match=r"dropped 2 weights of BertForSequenceClassification: \['classifier.bias', 'classifier.weight'\]"):
+        from_hf_bert(BertForSequenceClassification(BertConfig(**small)))
+    with pytest.raises(ValueError, match="no such folder"):
+        from_hf_bert(str(tmp_path / "missing" / "model"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                        # the MLM model itself: nothing dropped, no warning
+        from_hf_bert(BertForMaskedLM(BertConfig(**small)))

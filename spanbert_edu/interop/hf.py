@@ -13,6 +13,7 @@ checkpoint has no MLM or SBO weights, so both heads start fresh there.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -70,6 +71,12 @@ def from_hf_bert(bert_or_name, **config_overrides) -> SpanBertForPreTraining:
     if isinstance(bert_or_name, str):
         from transformers import BertForMaskedLM
 
+        # a hub name is "name" or "owner/name"; anything else is a folder, and a missing one gets
+        # our message rather than the hub client's
+        looks_local = bert_or_name.startswith((".", "/", "~")) or bert_or_name.count("/") > 1 or "\\" in bert_or_name
+        if looks_local and not Path(bert_or_name).expanduser().is_dir():
+            raise ValueError(f"bert_or_name={bert_or_name!r}: no such folder (a hub name is 'owner/name'; "
+                             "a local model is a folder written by save_pretrained)")
         bert_or_name = BertForMaskedLM.from_pretrained(bert_or_name)
     if not hasattr(bert_or_name, "config") or not hasattr(bert_or_name, "state_dict"):
         raise TypeError(f"bert_or_name must be a Hugging Face BERT model or a name, got "
@@ -82,7 +89,14 @@ def from_hf_bert(bert_or_name, **config_overrides) -> SpanBertForPreTraining:
     if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
         raise ValueError("bert_or_name is configured as a decoder (is_decoder / add_cross_attention); "
                          "SpanBERT is a bidirectional encoder, so its outputs would differ")
+    if getattr(config, "position_embedding_type", "absolute") != "absolute":
+        raise ValueError(f"bert_or_name uses position_embedding_type={config.position_embedding_type!r}; "
+                         "SpanBERT (and this encoder) has absolute position embeddings only")
     source = bert_or_name.state_dict()
+    decoder, embeddings = source.get("cls.predictions.decoder.weight"), source.get("bert.embeddings.word_embeddings.weight")
+    if decoder is not None and embeddings is not None and not torch.equal(decoder, embeddings):
+        raise ValueError("bert_or_name has an MLM decoder that is not tied to its word embeddings; this "
+                         "model's MLM head scores against the input embeddings, so its logits would differ")
     if not any(k.startswith("bert.") for k in source):  # a bare BertModel
         source = {f"bert.{k}": v for k, v in source.items()}
     model = SpanBertForPreTraining(_hf_config_to_ours(bert_or_name.config, **config_overrides))
@@ -93,6 +107,13 @@ def from_hf_bert(bert_or_name, **config_overrides) -> SpanBertForPreTraining:
                        and not k.startswith("bert.pooler.")]
     if encoder_missing:
         raise ValueError(f"the source model lacks encoder weights {encoder_missing[:5]}...")
+    # the pooler and NSP have no use here; the decoder is the tied embedding matrix, and its bias
+    # HF's alias of cls.predictions.bias
+    unused = ("bert.pooler.", "cls.seq_relationship.", "cls.predictions.decoder.")
+    dropped = sorted(k for k in source if k not in loaded and not k.startswith(unused))
+    if dropped:
+        warnings.warn(f"from_hf_bert keeps the encoder and MLM head only; dropped {len(dropped)} weights of "
+                      f"{type(bert_or_name).__name__}: {dropped[:6]}", stacklevel=2)
     return model
 
 
