@@ -439,3 +439,17 @@ def test_from_hf_bert_says_what_it_cannot_represent(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")                        # the MLM model itself: nothing dropped, no warning
         from_hf_bert(BertForMaskedLM(BertConfig(**small)))
+
+
+def test_rank_spans_ranks_every_candidate_by_the_same_rule():
+    from spanbert_edu import load_pretrained
+    from spanbert_edu.presentation.fill import rank_spans
+
+    model, tokenizer = load_pretrained()
+    with pytest.raises(ValueError, match="tokenizes to no tokens"):
+        rank_spans(model, tokenizer, "Return a shallow [BLANK] of the list.", ["copy", "\u200b"])
+    long = " ".join(["copy"] * 16)                           # 16 tokens: more than the SBO head's 15 positions
+    ranked = rank_spans(model, tokenizer, "Return a shallow [BLANK] of the list.", ["copy", long])
+    assert all(r["score"] == r["mlm"] for r in ranked)         # used to add SBO to "copy" only
+    both = rank_spans(model, tokenizer, "Return a shallow [BLANK] of the list.", ["copy", "elephant"])
+    assert all(r["score"] == pytest.approx(r["mlm"] + r["sbo"]) for r in both)

@@ -67,8 +67,10 @@ def fill_span(model, tokenizer, text_with_blank: str, n_tokens: int, head: str =
 def rank_spans(model, tokenizer, text_with_blank: str, candidates) -> list:
     """Score each candidate filler by the log-likelihood of its tokens in the blank (all masked at
     once, as FitBERT does): ``mlm`` and ``sbo`` are mean log-probabilities per token (so that
-    longer fillers are not penalised for their length), ``score`` their sum (or ``mlm`` alone
-    when the SBO head cannot score the blank). Returns the candidates, best first."""
+    longer fillers are not penalised for their length), ``score`` their sum. When the SBO head
+    cannot score some candidate (the blank touches [CLS]/[SEP], or the filler is longer than its
+    position table), every ``score`` is ``mlm`` alone, so that all are ranked by the same rule.
+    Returns the candidates, best first."""
     if isinstance(candidates, str) or not candidates:
         raise ValueError(f"candidates must be a non-empty list of strings, got {candidates!r}")
     results = []
@@ -76,13 +78,16 @@ def rank_spans(model, tokenizer, text_with_blank: str, candidates) -> list:
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"every candidate must be a non-empty string, got {text!r}")
         target = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if not target:  # e.g. only characters the tokenizer strips: it would score as NaN
+            raise ValueError(f"candidate {text!r} tokenizes to no tokens at all")
         ids, s, e = _masked_input(tokenizer, text_with_blank, len(target))
         mlm, sbo = _log_probs(model, ids, s, e)
         index = torch.tensor(target)[:, None]
-        mlm_lp = float(mlm.gather(1, index).mean())
-        sbo_lp = float(sbo.gather(1, index).mean()) if sbo is not None else None
-        results.append({"candidate": text, "tokens": len(target), "mlm": mlm_lp, "sbo": sbo_lp,
-                        "score": mlm_lp + (sbo_lp if sbo_lp is not None else 0.0)})
+        results.append({"candidate": text, "tokens": len(target), "mlm": float(mlm.gather(1, index).mean()),
+                        "sbo": float(sbo.gather(1, index).mean()) if sbo is not None else None})
+    with_sbo = all(r["sbo"] is not None for r in results)
+    for r in results:
+        r["score"] = r["mlm"] + (r["sbo"] if with_sbo else 0.0)
     return sorted(results, key=lambda r: -r["score"])
 
 
