@@ -61,6 +61,9 @@ def _check(p, max_len, min_len, mode):
     return p, max_len, min_len
 
 
+MAX_PMF_LENGTHS = 10**7  # span lengths a probability table (and so a sampler) may hold: 80 MB
+
+
 def span_length_pmf(p: float, max_len: int, min_len: int = 1, mode: str = "truncate") -> np.ndarray:
     """Probabilities of span lengths ``min_len..max_len`` (index 0 is ``min_len``).
 
@@ -68,6 +71,10 @@ def span_length_pmf(p: float, max_len: int, min_len: int = 1, mode: str = "trunc
     array([0.224, 0.179, 0.143])
     """
     p, max_len, min_len = _check(p, max_len, min_len, mode)
+    if max_len - min_len + 1 > MAX_PMF_LENGTHS:  # the table is 8 bytes a length: 10**9 lengths is 8 GB
+        raise ValueError(f"max_len - min_len + 1 = {max_len - min_len + 1} span lengths is more than the "
+                         f"{MAX_PMF_LENGTHS} a probability table may hold; expected_span_length works "
+                         "for any max_len (closed form)")
     lengths = np.arange(min_len, max_len + 1)
     q = 1.0 - p
     geom = p * q ** (lengths - 1)  # P(G = l) of the unrestricted geometric on 1, 2, ...

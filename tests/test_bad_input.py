@@ -453,3 +453,18 @@ def test_rank_spans_ranks_every_candidate_by_the_same_rule():
     assert all(r["score"] == r["mlm"] for r in ranked)         # used to add SBO to "copy" only
     both = rank_spans(model, tokenizer, "Return a shallow [BLANK] of the list.", ["copy", "elephant"])
     assert all(r["score"] == pytest.approx(r["mlm"] + r["sbo"]) for r in both)
+
+
+def test_what_cannot_be_built_in_reasonable_memory_or_time_is_refused():
+    # ToyWorld(n_people=5000) searched forever for names; max_len=10**9 was killed at 24 GB
+    from spanbert_edu.experiments.toy import ToyWorld
+    from spanbert_edu.spans import expected_span_length, sample_span_lengths
+
+    with pytest.raises(ValueError, match=r"n_people \+ n_value_words must be at most 4892"):
+        ToyWorld(n_people=5000)
+    with pytest.raises(ValueError, match="n_people \\+ n_value_words"):
+        ToyWorld(n_value_words=10**6)
+    with pytest.raises(ValueError, match="more than the 10000000 a probability table may hold"):
+        sample_span_lengths(5, max_len=10**9)
+    assert expected_span_length(0.2, 10**9) == pytest.approx(5.0)   # the closed form needs no table
+    assert len(ToyWorld(n_people=100, n_value_words=200).people) == 100

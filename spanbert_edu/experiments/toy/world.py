@@ -35,9 +35,13 @@ SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 MAX_SPAN_TARGETS = 15  # the SBO head's targets per span (the model's max_span_targets)
 
 
+CONSONANTS, VOWELS = "bdfgklmnprstvz", "aeiou"
+TWO_SYLLABLE_WORDS = (len(CONSONANTS) * len(VOWELS)) ** 2  # 4,900: names and values are drawn from these
+
+
 def _pseudo_words(rng, n: int, syllables: int, taken: set) -> list[str]:
     """``n`` distinct made-up words of consonant-vowel syllables, none already in ``taken``."""
-    consonants, vowels = list("bdfgklmnprstvz"), list("aeiou")
+    consonants, vowels = list(CONSONANTS), list(VOWELS)
     words = []
     while len(words) < n:
         word = "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(syllables))
@@ -89,6 +93,9 @@ class ToyWorld:
                              f"n_people ({self.n_people}): each sentence is about another person")
         rng = np.random.default_rng(self.world_seed)
         taken = {w for rel in RELATIONS for w in rel} | set(GLUE)
+        if self.n_people + self.n_value_words > TWO_SYLLABLE_WORDS - len(taken):  # it would search forever
+            raise ValueError(f"n_people + n_value_words must be at most {TWO_SYLLABLE_WORDS - len(taken)} (the "
+                             f"distinct two-syllable words), got {self.n_people} + {self.n_value_words}")
         self.people = [w.capitalize() for w in _pseudo_words(rng, self.n_people, 2, taken)]
         self.value_words = _pseudo_words(rng, self.n_value_words, 2, taken)
         glue_words = sorted({w for rel in RELATIONS for w in rel} | set(GLUE))
