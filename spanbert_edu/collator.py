@@ -168,7 +168,7 @@ class SpanMaskingCollator:
                 raise TypeError(f"examples[{i}]['input_ids'] must be a sequence of token ids, got {ids!r:.80}")
             if len(ids) == 0:
                 raise ValueError(f"examples[{i}]['input_ids'] is empty; every example needs at least one token")
-            for key in ("attention_mask", "token_type_ids", "special_tokens_mask"):
+            for key in ("attention_mask", "token_type_ids", "special_tokens_mask", "word_ids"):
                 if e.get(key) is not None and len(e[key]) != len(ids):
                     raise ValueError(f"examples[{i}][{key!r}] has length {len(e[key])}, but input_ids "
                                      f"has length {len(ids)}; they must match")
@@ -194,6 +194,15 @@ class SpanMaskingCollator:
             out[b, :len(row)] = row
         return out
 
+    @staticmethod
+    def _check_binary(values, key, allowed):
+        """Every entry 0 or 1, or a ValueError naming the first that is not (an attention mask of 2
+        would count a token twice; a segment id of 2 is past BERT's table)."""
+        bad = (values != 0) & (values != 1)
+        if bad.any():
+            b, t = map(int, np.argwhere(bad)[0])
+            raise ValueError(f"examples[{b}][{key!r}][{t}] = {int(values[b, t])}; each must be {allowed}")
+
     def _pad(self, examples):
         """(input_ids, attention_mask, word_start) as (B, L) arrays."""
         L = max(len(e["input_ids"]) for e in examples)
@@ -208,13 +217,14 @@ class SpanMaskingCollator:
         lengths = np.array([len(e["input_ids"]) for e in examples])
         real = np.arange(L)[None, :] < lengths[:, None]
         if all("attention_mask" in e for e in examples):
-            attention = self._pad_rows([e["attention_mask"] for e in examples], L, 0, "attention_mask") * real
+            attention = self._pad_rows([e["attention_mask"] for e in examples], L, 0, "attention_mask")
+            self._check_binary(attention, "attention_mask", "0 (padding) or 1 (a token)")
+            attention = attention * real
         else:
             attention = real.astype(np.int64)
         # word starts: from word_ids where an example has them, else WordPiece's ## rule
         word_start = word_starts_from_wordpiece(np.clip(input_ids, 0, len(self.continuation) - 1), self.continuation)
-        has_words = [b for b, e in enumerate(examples)
-                     if e.get("word_ids") is not None and len(e["word_ids"]) == lengths[b]]
+        has_words = [b for b, e in enumerate(examples) if e.get("word_ids") is not None]  # lengths checked
         if has_words:
             rows = [examples[b]["word_ids"] for b in has_words]
             rows = [[-1 if w is None else w for w in x] if None in x else x
@@ -259,6 +269,7 @@ class SpanMaskingCollator:
         if all("token_type_ids" in e for e in examples):
             batch["token_type_ids"] = self._pad_rows([e["token_type_ids"] for e in examples],
                                                      input_ids.shape[1], 0, "token_type_ids")
+            self._check_binary(batch["token_type_ids"], "token_type_ids", "0 or 1 (BERT's two segments)")
         if self.return_span_targets:
             batch["span_boundaries"] = masked["span_boundaries"]
             batch["span_labels"] = masked["span_labels"]

@@ -468,3 +468,17 @@ def test_what_cannot_be_built_in_reasonable_memory_or_time_is_refused():
         sample_span_lengths(5, max_len=10**9)
     assert expected_span_length(0.2, 10**9) == pytest.approx(5.0)   # the closed form needs no table
     assert len(ToyWorld(n_people=100, n_value_words=200).people) == 100
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("attention_mask", [1, 1, 2, 1, 1], r"examples\[0\]\['attention_mask'\]\[2\] = 2; each must be 0 \(padding\) or 1"),
+    ("token_type_ids", [0, 0, 1, 5, 1], r"examples\[0\]\['token_type_ids'\]\[3\] = 5; each must be 0 or 1"),
+    ("token_type_ids", [0, -1, 0, 0, 0], r"\['token_type_ids'\]\[1\] = -1"),
+    ("word_ids", [None, 0, 1, None], r"examples\[0\]\['word_ids'\] has length 4, but input_ids has length 5")])
+def test_collator_refuses_masks_segments_and_word_ids_it_cannot_use(tokenizer, key, value, message):
+    # these were accepted: an attention mask of 2, a segment past the table, word_ids silently ignored
+    from spanbert_edu.collator import SpanMaskingCollator
+
+    ids = tokenizer("Lists are mutable sequences.")["input_ids"][:5]
+    with pytest.raises(ValueError, match=message):
+        SpanMaskingCollator(tokenizer, seed=0)([{"input_ids": ids, key: value}])
