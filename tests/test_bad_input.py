@@ -482,3 +482,10 @@ def test_collator_refuses_masks_segments_and_word_ids_it_cannot_use(tokenizer, k
     ids = tokenizer("Lists are mutable sequences.")["input_ids"][:5]
     with pytest.raises(ValueError, match=message):
         SpanMaskingCollator(tokenizer, seed=0)([{"input_ids": ids, key: value}])
+
+
+def test_the_toy_world_stops_on_non_finite_training():
+    from spanbert_edu.experiments.toy import ToyConfig, ToyWorld, train_arm
+
+    with pytest.raises(FloatingPointError, match="non-finite|loss became"):
+        train_arm(ToyWorld(), "mlm", 0, ToyConfig(steps=60, learning_rate=1e6, warmup_steps=0))

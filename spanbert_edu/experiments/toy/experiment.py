@@ -34,6 +34,7 @@ from ...heads import SpanBertForPreTraining
 from ...masking import masked_runs
 from ...model import SpanBertConfig
 from ...train import TrainConfig, make_optimizer
+from ...train.step import check_finite_weights
 from ..stats import mean_sd
 from .world import MAX_SPAN_TARGETS, RELATIONS, ToyWorld
 
@@ -84,11 +85,16 @@ def train_arm(world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig()
         collator.reseed([seed, step, 0])                                 # masks and sentences: two
         examples = world.examples(cfg.batch_size, seed=[seed, step, 1])  # independent streams
         out = model(**collator([{"input_ids": e["input_ids"]} for e in examples]))
+        if not torch.isfinite(out.loss):  # it used to train on with NaN weights and report garbage
+            raise FloatingPointError(f"toy arm {arm!r} seed {seed}: the loss became {out.loss.item()} at step "
+                                     f"{step}; try a lower learning_rate than {cfg.learning_rate}")
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
+        if step % 50 == 0 or step == cfg.steps:
+            check_finite_weights(model, step, schedule)
         if on_log is not None and (step % 50 == 0 or step == cfg.steps):
             on_log({"arm": arm, "step": step, "mlm_loss": out.mlm_loss.item(), "sbo_loss": out.sbo_loss.item()})
     return model.eval()
