@@ -61,7 +61,7 @@ BUDGETS = {
                                 eval_every=4, eval_batches=1, save_every=4),
                   finetune=dict(steps=3, batch_size=4, max_length=128, max_question_length=48, doc_stride=32,
                                 warmup_steps=1, eval_batch_size=32),
-                  labels=(8, 16), pretrain_seeds=(0,), finetune_seeds=(0,), references=False),
+                  labels=(8, 16), pretrain_seeds=(0,), finetune_seeds=(0,), references=()),
     "laptop": dict(pretrain=dict(preset="tiny", steps=3000, batch_size=32, max_length=128, learning_rate=2e-3,
                                  warmup_steps=100, eval_every=1000, save_every=1000,
                                  model_overrides={"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}),
@@ -69,7 +69,8 @@ BUDGETS = {
                    # embeddings that pretraining never trained
                    finetune=dict(steps=400, batch_size=16, max_length=128, max_question_length=48, doc_stride=32,
                                  learning_rate=5e-4, warmup_steps=40, save_every=400),
-                   labels=(250, 4000), pretrain_seeds=(0, 1, 2), finetune_seeds=(0, 1), references=True),
+                   # a reference row has no pretraining seeds of ours, so three fine-tuning seeds
+                   labels=(250, 4000), pretrain_seeds=(0, 1, 2), finetune_seeds=(0, 1), references=(0, 1, 2)),
 }
 
 
@@ -136,9 +137,9 @@ def run_span_selection(budget: str = "smoke", out_dir="runs/span_selection", arm
                     rows.append(finetune_row(arm, seed, fseed, n_labels, init, budget, out_dir))
                     echo(f"{arm:>10} pretrain seed {seed} fine-tune seed {fseed} {n_labels:>5} labels: "
                          f"EM {rows[-1]['exact_match']:5.1f} F1 {rows[-1]['f1']:5.1f}")
-    for name, init in (REFERENCES.items() if spec["references"] and arms is None else ()):
+    for name, init in (REFERENCES.items() if arms is None else ()):
         for n_labels in labels or spec["labels"]:
-            for fseed in finetune_seeds or spec["finetune_seeds"]:
+            for fseed in spec["references"]:
                 rows.append(finetune_row(name, None, fseed, n_labels, init, budget, out_dir))
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     record = {"budget": budget, "task": "cloze", "pretrain": spec["pretrain"], "finetune": spec["finetune"],
@@ -193,18 +194,19 @@ def span_selection_table(rows) -> str:
     cells = {(s["arm"], s["n_labels"]): s for s in summarise(rows)}
     seeds = max(s["seeds"] for s in cells.values())
     lines = [f"Cloze span selection, held-out F1 (EM); mean ± sample sd over {seeds} pretraining seeds, "
-             "each the mean of its fine-tuning seeds:", "",
+             "each the mean of its fine-tuning seeds (a reference row: over its fine-tuning seeds):", "",
              "| arm | " + " | ".join(f"{n} labels" for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
     for arm in dict.fromkeys(r["arm"] for r in rows):
         lines.append(f"| {arm} | " + " | ".join(
             f"{format_mean_sd(cells[arm, n]['f1'], 1)} ({cells[arm, n]['exact_match'][0]:.1f})"
             if (arm, n) in cells else "-" for n in sizes) + " |")
     pairs = [(a, b) for a, b in (("span", "subword"), ("span", "whole_word"), ("span_sbo", "span"),
-                                 ("span_sbo", "scratch"), ("subword", "scratch"))
+                                 ("span_sbo", "scratch"), ("subword", "scratch"),
+                                 ("bundled (reference)", "scratch small (reference)"))
              if {a, b} <= {r["arm"] for r in rows} and seeds >= 2]
     if pairs:
         lines += ["", "F1 differences (a - b) with the smallest difference the design detects (95% interval "
-                  "half-width, Welch t over pretraining seeds):", "",
+                  "half-width, Welch t over pretraining seeds; for the reference rows, over fine-tuning seeds):", "",
                   "| a - b | " + " | ".join(f"{n} labels" for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
         for a, b in pairs:
             d = [arm_difference(rows, a, b, n) for n in sizes]
@@ -218,6 +220,7 @@ def plot_span_selection(rows, key: str = "f1"):
     """The learning curve: held-out ``key`` against the labelled-set size, one line per arm
     (mean and sample sd over pretraining seeds), every single run as a faint dot."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullLocator
 
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.subplots()
@@ -228,12 +231,16 @@ def plot_span_selection(rows, key: str = "f1"):
         # a small horizontal shift per arm, so that error bars at the same size do not overlap
         shift = 1 + 0.04 * (k - 2)
         ax.errorbar([n * shift for n in sizes], [c[key][0] for c in mine], yerr=[c[key][1] for c in mine],
-                    marker="o", capsize=3, label=f"{arm} ({mine[0]['seeds']} seeds)",
-                    ls="--" if arm == "scratch" else "-")
+                    marker="o", capsize=3,
+                    label=f"{arm} ({mine[0]['seeds']} {'fine-tuning' if 'reference' in arm else 'pretraining'} seeds)",
+                    ls=":" if "reference" in arm else "--" if arm == "scratch" else "-")
         runs = [r for r in rows if r["arm"] == arm]
         ax.scatter([r["n_labels"] * shift for r in runs], [r[key] for r in runs], s=8, alpha=0.25,
                    color=ax.lines[-1].get_color())
     ax.set_xscale("log")
+    sizes = sorted({r["n_labels"] for r in rows})
+    ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+    ax.xaxis.set_minor_locator(NullLocator())  # only the sizes that were run
     ax.set_xlabel("labelled training questions (log scale)")
     ax.set_ylabel(f"held-out cloze {'F1' if key == 'f1' else 'exact match'}")
     ax.set_title("Span selection after each pretraining objective (mean ± sd)", fontsize=10)
