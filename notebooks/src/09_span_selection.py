@@ -118,8 +118,9 @@ build_qa_widget(qa_model, tokenizer, heldout[1].question, heldout[1].context)
 # `subword` (BERT), `whole_word`, `span`, `span_sbo` (SpanBERT) and `scratch` (untrained). Three pretraining seeds
 # each; each fine-tuned on the cloze task with 250 and with 4,000 labelled questions, with two fine-tuning seeds;
 # plus two reference rows, the bundled model (about 15 times an arm's pretraining time) and its own architecture
-# untrained, with three fine-tuning seeds. Below, the stored result (about 70 minutes on a 2-core CPU), and for each
-# difference the smallest one the design can detect:
+# untrained, with three fine-tuning seeds. Below, the stored result (about 70 minutes on a 2-core CPU); each
+# difference comes with the half-width of its 95% interval and the smallest true difference the design finds 80% of
+# the time:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -133,16 +134,15 @@ print(span_selection_table(experiment["rows"]))
 plot_span_selection(experiment["rows"])
 
 # %% [markdown]
-# **What it shows.** No pretraining arm beats the untrained encoder. At 250 labels the four objectives score 12.2 to
-# 14.3 F1 against scratch's 14.4; at 4,000 labels 18.1 to 20.3 against 19.8. Every difference between two arms lies
-# inside the smallest difference the design can detect (1.3 to 6.1 F1 points), and the paper's own differences are
-# about that size or smaller (span over subword: +1.6 SQuAD 2.0 F1; SBO: +0.1 on SQuAD 2.0, +2.7 on coreference). So
-# at this scale the experiment cannot tell the objectives apart, in either direction.
+# **What it shows.** No pretraining arm measurably beats the untrained encoder. At 250 labels the four objectives
+# score 12.2 to 14.3 F1 against scratch's 14.4; at 4,000 labels 18.1 to 20.3 against 19.8, all inside the intervals.
+# With no arm above scratch, the experiment says nothing about which objective helps span selection: of the 20
+# pairwise differences between the five arms, one falls outside its 95% interval, about what chance gives.
 #
-# What it does see is pretraining with enough compute: the bundled model beats its own architecture untrained by
-# 4.8 F1 at 250 labels and by 14.0 at 4,000, both outside their intervals. A `tiny` encoder after 3,000 steps has not
-# learned enough about the language for a span pointer to use; comparing the objectives fairly needs every arm at the
-# bundled model's budget or more, which is a GPU run.
+# What it does see is pretraining with far more compute: the bundled model beats its own architecture untrained by
+# 4.8 F1 at 250 labels and by 14.0 at 4,000, both outside their intervals. It is one pretraining run that differs from
+# an arm in width, steps and text at once, so it shows that this task rewards enough pretraining, not which ingredient
+# matters. Comparing the objectives needs every arm at a budget like the bundled model's: a GPU run.
 #
 # The design, every pilot tried before the final run and why, and what a larger budget would take:
 # `docs/span_selection.md`. For full-size runs on SQuAD, and the numbers the paper and the authors report

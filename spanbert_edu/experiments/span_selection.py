@@ -75,9 +75,9 @@ BUDGETS = {
 
 
 def pretrained_checkpoint(arm: str, seed: int, budget: str, root, echo=print) -> str:
-    """The checkpoint folder of ``arm`` pretrained with ``seed`` under ``root/pretrain/``: trained
+    """The checkpoint folder of ``arm`` pretrained with ``seed`` under ``root/<budget>/pretrain/``: trained
     (or resumed, or found finished) here. The scratch arm's is its random initial weights."""
-    out = Path(root) / "pretrain" / f"{arm}-seed{seed}"
+    out = Path(root) / budget / "pretrain" / f"{arm}-seed{seed}"  # budgets never share a folder
     spec = BUDGETS[budget]["pretrain"]
     if ARMS[arm] is None:
         done = latest_checkpoint(out / "checkpoints")
@@ -103,7 +103,7 @@ def finetune_row(arm: str, pretrain_seed: int, finetune_seed: int, n_labels: int
                  root) -> dict:
     """Fine-tune ``init`` on ``n_labels`` cloze questions; the result row (also written as JSON)."""
     name = arm.replace(" (reference)", "").replace(" ", "_")
-    out = Path(root) / "finetune" / f"{name}-p{pretrain_seed}-f{finetune_seed}-n{n_labels}"
+    out = Path(root) / budget / "finetune" / f"{name}-p{pretrain_seed}-f{finetune_seed}-n{n_labels}"
     row_path = out / "row.json"
     if row_path.is_file():  # finished before: a rerun of the experiment continues where it stopped
         return json.loads(row_path.read_text())
@@ -120,8 +120,8 @@ def finetune_row(arm: str, pretrain_seed: int, finetune_seed: int, n_labels: int
 
 def run_span_selection(budget: str = "smoke", out_dir="runs/span_selection", arms=None, pretrain_seeds=None,
                        finetune_seeds=None, labels=None, echo=print) -> list[dict]:
-    """Every arm x pretraining seed x labelled-set size x fine-tuning seed (then the reference
-    rows); returns the rows. ``<out_dir>/span_selection_<budget>.json`` gets them with the
+    """Every arm x pretraining seed x labelled-set size x fine-tuning seed, then (when ``arms``
+    is not given) the reference rows with the budget's ``references`` fine-tuning seeds; returns the rows. ``<out_dir>/span_selection_<budget>.json`` gets them with the
     settings: ``{"budget", "task", "pretrain", "finetune", "rows"}``."""
     if budget not in BUDGETS:
         raise ValueError(f"budget must be one of {sorted(BUDGETS)}, got {budget!r}")
@@ -150,31 +150,45 @@ def run_span_selection(budget: str = "smoke", out_dir="runs/span_selection", arm
 
 
 def _by_pretrain_seed(rows, arm, n_labels, key):
-    """Per pretraining seed, the mean of ``key`` over its fine-tuning seeds (a reference row,
-    whose pretraining is not ours to repeat, has one value per fine-tuning seed instead)."""
+    """The units of replication of ``arm`` at ``n_labels``: per pretraining seed, the mean of
+    ``key`` over its fine-tuning seeds; for a reference row (``pretrain_seed`` None: its
+    pretraining is not ours to repeat), one value per fine-tuning run."""
     mine = [r for r in rows if r["arm"] == arm and r["n_labels"] == n_labels]
     if all(r["pretrain_seed"] is None for r in mine):
         return [r[key] for r in mine]
+    if any(r["pretrain_seed"] is None for r in mine):
+        raise ValueError(f"arm {arm!r} mixes rows with and without a pretraining seed")
     seeds = sorted({r["pretrain_seed"] for r in mine})
-    return [statistics.mean(r[key] for r in rows if r["arm"] == arm and r["n_labels"] == n_labels
-                            and r["pretrain_seed"] == s) for s in seeds]
+    return [statistics.mean(r[key] for r in mine if r["pretrain_seed"] == s) for s in seeds]
 
 
-def arm_difference(rows, a: str, b: str, n_labels: int, key: str = "f1", confidence: float = 0.95) -> dict:
-    """``a`` minus ``b`` at ``n_labels``: the difference of the means over pretraining seeds, its
-    standard error (Welch) and the smallest difference this design can detect, the half-width
-    of the ``confidence`` interval: a difference inside it cannot be told from zero."""
+def arm_difference(rows, a: str, b: str, n_labels: int, key: str = "f1", confidence: float = 0.95,
+                   power: float = 0.8) -> dict:
+    """``a`` minus ``b`` at ``n_labels``, over their units of replication (``_by_pretrain_seed``).
+
+    ``half_width``: of the ``confidence`` interval of the difference (Welch's t): a difference
+    inside it cannot be told from zero (``significant`` is False). ``detectable``: the smallest
+    true difference the design finds with probability ``power`` at that confidence,
+    (t_conf + t_power) x se, the usual planning formula; both rest on sds from a few seeds."""
     xa, xb = _by_pretrain_seed(rows, a, n_labels, key), _by_pretrain_seed(rows, b, n_labels, key)
     if len(xa) < 2 or len(xb) < 2:
-        raise ValueError(f"arm_difference needs at least 2 pretraining seeds per arm, got {len(xa)} and {len(xb)}")
+        raise ValueError(f"arm_difference needs at least 2 units (seeds) per arm, got {len(xa)} and {len(xb)}")
     va, vb = statistics.variance(xa) / len(xa), statistics.variance(xb) / len(xb)
-    se = math.sqrt(va + vb)
-    # Welch-Satterthwaite degrees of freedom (two seeds' worth if both variances are 0)
-    df = (va + vb) ** 2 / (va ** 2 / (len(xa) - 1) + vb ** 2 / (len(xb) - 1)) if va + vb > 0 else len(xa) + len(xb) - 2
-    half = t_quantile(0.5 + confidence / 2, df) * se
-    diff = statistics.mean(xa) - statistics.mean(xb)
+    se, diff = math.sqrt(va + vb), statistics.mean(xa) - statistics.mean(xb)
+    if se == 0:  # no spread at all: no interval to judge a difference by
+        half = detectable = df = math.nan
+    else:  # Welch-Satterthwaite degrees of freedom
+        df = (va + vb) ** 2 / (va ** 2 / (len(xa) - 1) + vb ** 2 / (len(xb) - 1))
+        half = t_quantile(0.5 + confidence / 2, df) * se
+        detectable = half + t_quantile(power, df) * se
     return {"a": a, "b": b, "n_labels": n_labels, "key": key, "difference": diff, "se": se, "df": df,
-            "detectable": half, "seeds": (len(xa), len(xb)), "significant": abs(diff) > half}
+            "half_width": half, "detectable": detectable, "units": (len(xa), len(xb)),
+            "significant": bool(abs(diff) > half)}  # False when half is nan
+
+
+# the differences the table shows: the issue's questions (span vs subword, SBO) and the sanity check
+PAIRS = (("span", "subword"), ("span", "whole_word"), ("span_sbo", "span"), ("span_sbo", "scratch"),
+         ("subword", "scratch"), ("bundled (reference)", "scratch small (reference)"))
 
 
 def summarise(rows) -> list[dict]:
@@ -192,7 +206,7 @@ def span_selection_table(rows) -> str:
     """Markdown: F1 (EM) per arm and labelled-set size, then the differences the issue asks about."""
     sizes = sorted({r["n_labels"] for r in rows})
     cells = {(s["arm"], s["n_labels"]): s for s in summarise(rows)}
-    seeds = max(s["seeds"] for s in cells.values())
+    seeds = max((s["seeds"] for s in cells.values() if "reference" not in s["arm"]), default=0)
     lines = [f"Cloze span selection, held-out F1 (EM); mean ± sample sd over {seeds} pretraining seeds, "
              "each the mean of its fine-tuning seeds (a reference row: over its fine-tuning seeds):", "",
              "| arm | " + " | ".join(f"{n} labels" for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
@@ -200,19 +214,20 @@ def span_selection_table(rows) -> str:
         lines.append(f"| {arm} | " + " | ".join(
             f"{format_mean_sd(cells[arm, n]['f1'], 1)} ({cells[arm, n]['exact_match'][0]:.1f})"
             if (arm, n) in cells else "-" for n in sizes) + " |")
-    pairs = [(a, b) for a, b in (("span", "subword"), ("span", "whole_word"), ("span_sbo", "span"),
-                                 ("span_sbo", "scratch"), ("subword", "scratch"),
-                                 ("bundled (reference)", "scratch small (reference)"))
-             if {a, b} <= {r["arm"] for r in rows} and seeds >= 2]
+    present = {r["arm"] for r in rows}
+    units = lambda arm: min(len(_by_pretrain_seed(rows, arm, n, "f1")) for n in sizes if (arm, n) in cells)
+    pairs = [(a, b) for a, b in PAIRS if {a, b} <= present and units(a) >= 2 and units(b) >= 2]
     if pairs:
-        lines += ["", "F1 differences (a - b) with the smallest difference the design detects (95% interval "
-                  "half-width, Welch t over pretraining seeds; for the reference rows, over fine-tuning seeds):", "",
+        lines += ["", "F1 differences a - b: the difference ± the half-width of its 95% interval (Welch t over "
+                  "pretraining seeds; for the reference rows, over fine-tuning runs), then in brackets the "
+                  "smallest true difference the design finds 80% of the time:", "",
                   "| a - b | " + " | ".join(f"{n} labels" for n in sizes) + " |", "|---|" + "---:|" * len(sizes)]
         for a, b in pairs:
             d = [arm_difference(rows, a, b, n) for n in sizes]
             lines.append(f"| {a} - {b} | " + " | ".join(
-                f"{x['difference']:+.1f} (± {x['detectable']:.1f}){'*' if x['significant'] else ''}" for x in d) + " |")
-        lines.append("\n\\* the difference is larger than the smallest detectable one")
+                f"{x['difference']:+.1f} ± {x['half_width']:.1f}{'*' if x['significant'] else ''} "
+                f"[{x['detectable']:.1f}]" for x in d) + " |")
+        lines.append("\n\\* outside its 95% interval: distinguishable from zero")
     return "\n".join(lines)
 
 
