@@ -193,11 +193,24 @@ def load_model(directory, expected_config: SpanBertConfig | None = None,
 
 
 def load_training_state(directory, optimizer, scheduler=None) -> None:
+    """Restore the optimizer (and scheduler) of a resumed run; a file that is truncated, holds
+    anything but tensors and plain data, or belongs to another model is a ValueError naming it."""
+    import pickle
+
     path = Path(directory) / "training_state.pt"
-    state = torch.load(path, map_location="cpu", weights_only=True)  # no arbitrary unpickling
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state.get("scheduler") is not None:
-        scheduler.load_state_dict(state["scheduler"])
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)  # no arbitrary unpickling
+        if not isinstance(state, dict) or "optimizer" not in state:
+            raise ValueError("it holds no optimizer state")
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler") is not None:
+            scheduler.load_state_dict(state["scheduler"])
+    except FileNotFoundError:
+        raise ValueError(f"{path} is missing: the checkpoint cannot be resumed") from None
+    except (RuntimeError, EOFError, pickle.UnpicklingError, KeyError, ValueError, TypeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path} cannot be resumed from: {first[:200]} (truncated, not written by "
+                         "spanbert_edu, or from another model)") from None
 
 
 def export_bundle(checkpoint, out, *, half: bool = False, eval_corpus: str = "default",

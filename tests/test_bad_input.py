@@ -489,3 +489,44 @@ def test_the_toy_world_stops_on_non_finite_training():
 
     with pytest.raises(FloatingPointError, match="non-finite|loss became"):
         train_arm(ToyWorld(), "mlm", 0, ToyConfig(steps=60, learning_rate=1e6, warmup_steps=0))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "pickle payload", "empty"])
+def test_resume_from_a_damaged_training_state_is_one_line(tmp_path, capsys, damage):
+    # a truncated training_state.pt, or one holding a pickle payload, ended in a traceback
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for d in range(30):
+        (folder / f"d{d}.txt").write_text(f"Document {d} reads a span of text. It predicts each masked word. " * 20)
+    args = ["pretrain", "--corpus", str(folder), "--steps", "2", "--batch-size", "2", "--max-length", "32",
+            "--warmup", "1", "--save-every", "2", "--out", str(tmp_path / "run"), "--no-report"]
+    main(args)
+    state = next((tmp_path / "run" / "checkpoints").glob("step-*")) / "training_state.pt"
+    if damage == "truncated":
+        state.write_bytes(state.read_bytes()[:100])
+    elif damage == "empty":
+        state.write_bytes(b"")
+    else:
+        torch.save({"optimizer": {"state": {}, "param_groups": []}, "payload": subprocess.Popen}, state)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--resume"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "training_state.pt cannot be resumed from" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("row", ["[1, 2]", "7", "NaN", '{"step": NaN, "split": "train"}', '{"split": "train"}'])
+def test_a_log_row_that_is_not_a_row_is_refused_before_the_log_is_touched(tmp_path, row):
+    # a JSON list, a bare number or a NaN literal in metrics.jsonl ended in a traceback on resume
+    from spanbert_edu.train.run_folder import truncate_log
+
+    log = tmp_path / "metrics.jsonl"
+    text = '{"step": 1, "split": "train"}\n' + row + '\n{"step": 2, "split": "train"}\n'
+    log.write_text(text)
+    with pytest.raises(ValueError, match=r"metrics.jsonl line 2 is not a log row"):
+        truncate_log(log, 1)
+    assert log.read_text() == text                                    # untouched
+    log.write_bytes(b'{"step": 1}\n\xff\xfe\n')
+    with pytest.raises(ValueError, match="is not UTF-8 text"):
+        truncate_log(log, 1)

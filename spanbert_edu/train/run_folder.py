@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -30,10 +31,16 @@ def append_jsonl(path: Path, row: dict, on_log=None) -> None:
 
 
 def truncate_log(path: Path, step: int) -> None:
-    """Drop rows an interrupted run wrote after the checkpoint it is resumed from."""
+    """Drop rows an interrupted run wrote after the checkpoint it is resumed from. Every row must
+    be a JSON object with an integer ``step`` (a torn last line is dropped); anything else is a
+    ValueError naming the line, raised before the file is touched."""
     if not path.exists():
         return
-    lines, rows = path.read_text().splitlines(), []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); it is not a log of ours") from None
+    rows = []
     for k, line in enumerate(lines):
         if not line.strip():
             continue
@@ -43,9 +50,15 @@ def truncate_log(path: Path, step: int) -> None:
             if k == len(lines) - 1:
                 continue  # a line torn by the interruption: drop it
             raise ValueError(f"{path} line {k + 1} is not JSON: {line[:60]!r}") from None
-        if row.get("step", 0) <= step:
+        row_step = row.get("step") if isinstance(row, dict) else None
+        if isinstance(row_step, bool) or not isinstance(row_step, int):
+            raise ValueError(f"{path} line {k + 1} is not a log row (a JSON object with an integer "
+                             f"\"step\"): {line[:60]!r}")
+        if row_step <= step:
             rows.append(line)
-    path.write_text("".join(r + "\n" for r in rows))
+    tmp = path.with_name(f".tmp-{path.name}")
+    tmp.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+    os.replace(tmp, path)  # the old log or the new one, never half of it
 
 
 def _delete_checkpoints(paths) -> None:
