@@ -530,3 +530,27 @@ def test_a_log_row_that_is_not_a_row_is_refused_before_the_log_is_touched(tmp_pa
     log.write_bytes(b'{"step": 1}\n\xff\xfe\n')
     with pytest.raises(ValueError, match="is not UTF-8 text"):
         truncate_log(log, 1)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda meta: [meta], "holds a JSON list, not a checkpoint config"),
+    (lambda meta: {**meta, "train": [1, 2]}, "'train' must be an object of run settings"),
+    (lambda meta: {k: v for k, v in meta.items() if k != "step"}, "'step' must be an integer >= 0, got None"),
+    (lambda meta: {**meta, "step": -4}, "'step' must be an integer >= 0, got -4")])
+def test_resume_from_a_bad_config_is_one_line_and_touches_nothing(tmp_path, capsys, edit, message):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for d in range(30):
+        (folder / f"d{d}.txt").write_text(f"Document {d} reads a span of text. It predicts each masked word. " * 20)
+    args = ["pretrain", "--corpus", str(folder), "--steps", "2", "--batch-size", "2", "--max-length", "32",
+            "--warmup", "1", "--save-every", "2", "--out", str(tmp_path / "run"), "--no-report"]
+    main(args)
+    config = next((tmp_path / "run" / "checkpoints").glob("step-*")) / "config.json"
+    config.write_text(json.dumps(edit(json.loads(config.read_text()))))
+    log = (tmp_path / "run" / "metrics.jsonl").read_text()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--resume"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "run" / "metrics.jsonl").read_text() == log

@@ -113,12 +113,24 @@ def open_run(out: Path, *, resume: bool, overwrite: bool, is_main: bool, kind: s
 def check_resume(latest: Path, out: Path, differences) -> int:
     """Refuse a resume whose settings differ from the stored run's; returns the stored step.
     ``differences(stored_train_config) -> {name: (stored, given)}``."""
-    stored = json.loads((latest / "config.json").read_text())
-    step = stored.get("step") if isinstance(stored, dict) else None
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ValueError(f"{latest / 'config.json'}: 'step' must be an integer >= 0, got {step!r}; "
+    path = latest / "config.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as err:
+        raise ValueError(f"{path} is not a readable JSON config ({type(err).__name__}: {str(err)[:120]}); "
+                         "this checkpoint cannot be resumed (nothing was changed)") from None
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path} holds a JSON {type(stored).__name__}, not a checkpoint config (an object); "
                          "this checkpoint cannot be resumed (nothing was changed)")
-    diff = differences(stored.get("train") or {})
+    step = stored.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"{path}: 'step' must be an integer >= 0, got {step!r}; "
+                         "this checkpoint cannot be resumed (nothing was changed)")
+    train = stored.get("train") or {}
+    if not isinstance(train, dict):
+        raise ValueError(f"{path}: 'train' must be an object of run settings, got a JSON {type(train).__name__}; "
+                         "this checkpoint cannot be resumed (nothing was changed)")
+    diff = differences(train)
     if diff:
         raise ValueError(f"resume: {out} was trained with other settings; (stored, given): "
                          + ", ".join(f"{k}: {a!r} vs {b!r}" for k, (a, b) in sorted(diff.items()))
