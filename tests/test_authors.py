@@ -221,3 +221,42 @@ def test_missing_keys_wrong_shapes_and_untied_decoders(tmp_path):
     with pytest.raises(ValueError, match="differs from the word embeddings"):
         from_authors_checkpoint(tmp_path / "c.pt")
     assert from_authors_checkpoint(tmp_path / "c.pt", strict_ties=False) is not None
+
+
+def _damaged(tmp_path, kind):
+    """A damaged release of each kind a hostile sweep tried (they raised bare errors before)."""
+    if kind == "truncated tar.gz":
+        _, archive = _release(tmp_path, authors_state())
+        archive.write_bytes(archive.read_bytes()[:2000])
+        return archive
+    if kind == "non-JSON config":
+        folder, _ = _release(tmp_path, authors_state())
+        (folder / "config.json").write_text("{not json")
+        return folder
+    if kind == "model.pt is a folder":
+        (tmp_path / "rel" / "model.pt").mkdir(parents=True)
+        return tmp_path / "rel" / "model.pt"
+    if kind == "missing a weight":
+        sd = authors_state()
+        del sd["decoder.bert.encoder.layer.0.intermediate.dense.weight"]
+        torch.save(sd, tmp_path / "m.pt")
+        return tmp_path / "m.pt"
+    if kind == "unknown weight":
+        torch.save({**authors_state(), "decoder.extra.head.weight": torch.zeros(3)}, tmp_path / "u.pt")
+        return tmp_path / "u.pt"
+    path = tmp_path / "w.pt"
+    path.write_bytes(b"" if kind == "empty file" else os.urandom(4096))
+    return path
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("truncated tar.gz", "truncated or corrupt archive"), ("non-JSON config", "is not a JSON config"),
+    ("model.pt is a folder", "not a readable torch weights file|no weights file"),
+    ("missing a weight", "not in the authors' layout: missing"), ("unknown weight", "unexpected weight 'extra.head.weight'"),
+    ("random bytes", "not a readable torch weights file|needs code to be unpickled"),
+    ("empty file", "not a readable torch weights file")])
+def test_a_damaged_release_is_a_value_error_naming_it(tmp_path, kind, message):
+    # EOFError, KeyError, JSONDecodeError, IsADirectoryError, UnicodeDecodeError or RuntimeError before;
+    # an unknown key was dropped without a word
+    with pytest.raises(ValueError, match=message):
+        from_authors_checkpoint(_damaged(tmp_path, kind))

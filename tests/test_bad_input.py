@@ -554,3 +554,14 @@ def test_resume_from_a_bad_config_is_one_line_and_touches_nothing(tmp_path, caps
     err = capsys.readouterr().err
     assert stop.value.code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert (tmp_path / "run" / "metrics.jsonl").read_text() == log
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04garbage"])
+def test_fill_with_an_empty_or_truncated_checkpoint_file_is_one_line(tmp_path, capsys, content):
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(content)
+    with pytest.raises(SystemExit) as stop:
+        main(["fill", "Return a [BLANK] of it.", "--checkpoint", str(bad)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "is not a readable torch weights file" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

@@ -32,6 +32,7 @@ import pickle
 import re
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -80,6 +81,10 @@ def _load_state(path: Path) -> dict:
     except pickle.UnpicklingError as err:
         raise ValueError(f"{path} needs code to be unpickled (weights_only loading refused it), so it "
                          f"is not loaded: {str(err).splitlines()[0]}") from None
+    except (EOFError, RuntimeError, OSError) as err:  # empty, truncated, random bytes, a folder
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"{path} is not a readable torch weights file ({type(err).__name__}: "
+                         f"{first[:120]}); it is empty, truncated or not the authors' file") from None
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]  # a fairseq checkpoint: {"args", "model", "optimizer_history", ...}
     if not isinstance(obj, dict) or not all(torch.is_tensor(v) for v in obj.values()):
@@ -103,8 +108,12 @@ def _read_release(path: Path) -> tuple[dict, dict | None, str]:
     and the config are read before that folder is removed."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = path
-        if path.is_file() and tarfile.is_tarfile(path):
-            _safe_extract(path, Path(tmp))
+        if path.is_file() and (tarfile.is_tarfile(path) or path.name.endswith((".tar.gz", ".tgz", ".tar"))):
+            try:
+                _safe_extract(path, Path(tmp))
+            except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+                raise ValueError(f"{path} is a truncated or corrupt archive ({type(err).__name__}: "
+                                 f"{str(err)[:120]}); download it again") from None
             folder = Path(tmp)
         weights = _find_weights(folder) if folder.is_dir() else folder
         state = _canonical(_load_state(weights))
@@ -113,10 +122,21 @@ def _read_release(path: Path) -> tuple[dict, dict | None, str]:
         if config_file is None:
             return state, None, ""
         where = f"{path}:{config_file.relative_to(tmp)}" if folder != path else str(config_file)
-        return state, json.loads(config_file.read_text()), where
+        try:
+            bert = json.loads(config_file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{where} is not a JSON config ({type(err).__name__}: {str(err)[:120]})") from None
+        if not isinstance(bert, dict):
+            raise ValueError(f"{where} holds a JSON {type(bert).__name__}, not a BERT config object")
+        return state, bert, where
 
 
 def _config(state: dict, bert: dict | None, where: str, vocab_size: int) -> SpanBertConfig:
+    need = ["bert.embeddings.position_embeddings.weight", "bert.embeddings.token_type_embeddings.weight",
+            "bert.encoder.layer.0.intermediate.dense.weight"]
+    missing = [k for k in need if k not in state]
+    if missing:
+        raise ValueError(f"{where or 'the weights file'} is not in the authors' layout: missing {missing}")
     hidden = state["bert.embeddings.word_embeddings.weight"].shape[1]
     sbo_positions, sbo_size = state["cls.pair_target_predictions.position_embeddings.weight"].shape
     values = {"vocab_size": vocab_size, "hidden_size": hidden, "num_attention_heads": max(1, hidden // 64),
@@ -135,6 +155,12 @@ def _config(state: dict, bert: dict | None, where: str, vocab_size: int) -> Span
         if bert.get("hidden_act", "gelu") != "gelu":
             raise ValueError(f"{where}: hidden_act {bert['hidden_act']!r}; only the exact gelu is supported")
     return SpanBertConfig.from_dict(values)
+
+
+# weights of the release this model has no place for, dropped on purpose: BERT's pooler, the tied
+# decoders (the word embeddings are the decoder), and an NSP head where a release has one
+_UNUSED = ("bert.pooler.", "cls.predictions.decoder.", "cls.pair_target_predictions.decoder.",
+           "cls.seq_relationship.")
 
 
 def from_authors_checkpoint(path, *, strict_ties: bool = True) -> SpanBertForPreTraining:
@@ -171,6 +197,9 @@ def from_authors_checkpoint(path, *, strict_ties: bool = True) -> SpanBertForPre
             if name not in _SBO_NAMES:
                 raise ValueError(f"unexpected SBO weight {key!r} in {path}")
             ours["sbo." + _SBO_NAMES[name]] = value
+        elif not key.startswith(_UNUSED):
+            raise ValueError(f"unexpected weight {key!r} in {path}: not part of the authors' encoder, MLM "
+                             "head or SBO head, and not one this converter knows to drop")
     expected = model.state_dict()
     wrong = [(k, tuple(v.shape), tuple(expected[k].shape)) for k, v in ours.items()
              if k in expected and v.shape != expected[k].shape]
