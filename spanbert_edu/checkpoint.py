@@ -19,6 +19,7 @@ file names are replaced; nothing else in the folder is touched.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -86,7 +87,8 @@ def save_checkpoint(directory, model, *, tokenizer=None, step: int = 0, train_co
         free = shutil.disk_usage(tmp.parent).free / 1e6
         raise OSError(f"could not write {directory} ({err}); {free:.0f} MB free on that disk") from None
     meta = {"format": 1, "step": step, "model": module.config.to_dict(), "train": train_config or {},
-            "sha256": {"model.safetensors": sha256_file(tmp / "model.safetensors")}}
+            "sha256": {"model.safetensors": sha256_file(tmp / "model.safetensors"),
+                       "model": model_settings_digest(module.config.to_dict())}}
     if getattr(module, "HEAD", PRETRAINING) != PRETRAINING:  # a fine-tuned model says which head it has
         meta["head"] = module.HEAD
     if metrics is not None:
@@ -112,6 +114,12 @@ def save_checkpoint(directory, model, *, tokenizer=None, step: int = 0, train_co
     else:
         os.replace(tmp, directory)
     return directory
+
+
+def model_settings_digest(model: dict) -> str:
+    """SHA-256 of the model settings (key order does not matter), recorded in config.json beside the
+    weights' own, so that an edit of what defines the model is caught when it is loaded."""
+    return hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()
 
 
 def clean_stale_temporaries(root) -> list[Path]:
@@ -166,6 +174,12 @@ def load_model(directory, expected_config: SpanBertConfig | None = None,
         raise ValueError(f"checkpoint {directory} holds a {head} model, not a {wanted} one"
                          + ("; load it with SpanBertForQuestionAnswering.from_checkpoint"
                             if head == "question_answering" else ""))
+    recorded = (meta.get("sha256") or {}).get("model")
+    if recorded is not None and model_settings_digest(meta["model"]) != recorded:
+        # e.g. num_attention_heads 4 -> 8: the weights still load, into a model that computes something else
+        raise ValueError(f"{directory}/config.json: its \"model\" settings do not match the SHA-256 recorded "
+                         "for them when it was saved: they were edited afterwards, so the weights would load "
+                         "into a different model")
     config = SpanBertConfig.from_dict(meta["model"])
     if expected_config is not None and expected_config.to_dict() != config.to_dict():
         diff = {k: (v, config.to_dict()[k]) for k, v in expected_config.to_dict().items()

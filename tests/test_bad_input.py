@@ -565,3 +565,26 @@ def test_fill_with_an_empty_or_truncated_checkpoint_file_is_one_line(tmp_path, c
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "is not a readable torch weights file" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("field, value", [("num_attention_heads", 1), ("layer_norm_eps", 1.0)])
+def test_an_edited_model_config_is_caught_though_the_weights_checksum_holds(tmp_path, field, value):
+    # num_attention_heads 4 -> 8 or layer_norm_eps 1e-12 -> 1.0 used to load without a word
+    from spanbert_edu.checkpoint import load_model, save_checkpoint
+    from spanbert_edu.heads import SpanBertForPreTraining
+    from spanbert_edu.model import SpanBertConfig
+
+    folder = save_checkpoint(tmp_path / "ck", SpanBertForPreTraining(SpanBertConfig.preset("tiny")))
+    meta = json.loads((folder / "config.json").read_text())
+    meta["model"][field] = value
+    (folder / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="do not match the SHA-256 recorded for them"):
+        load_model(folder)
+
+
+def test_the_bundled_config_carries_its_model_digest():
+    from spanbert_edu.checkpoint import BUNDLED, load_model, model_settings_digest, read_config
+
+    meta = read_config(BUNDLED)
+    assert meta["sha256"]["model"] == model_settings_digest(meta["model"])
+    load_model(BUNDLED)
