@@ -113,6 +113,10 @@ def test_bad_checkpoints_fail_clearly(full_run, tmp_path):
     cfg = json.loads((wrong / "config.json").read_text())
     cfg["model"]["vocab_size"] = 8192                           # config says 8192, weights say 100
     (wrong / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="do not match the SHA-256 recorded for them"):
+        load_model(wrong)                                       # the settings digest catches the edit first
+    del cfg["sha256"]["model"]                                  # an older checkpoint: no settings digest
+    (wrong / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match="does not fit its config"):
         load_model(wrong)
 
