@@ -209,19 +209,19 @@ def load_model(directory, expected_config: SpanBertConfig | None = None,
 def load_training_state(directory, optimizer, scheduler=None) -> None:
     """Restore the optimizer (and scheduler) of a resumed run; a file that is truncated, holds
     anything but tensors and plain data, or belongs to another model is a ValueError naming it."""
-    import pickle
-
     path = Path(directory) / "training_state.pt"
+    if not path.is_file():
+        raise ValueError(f"{path} is missing: the checkpoint cannot be resumed")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)  # no arbitrary unpickling
+        # no arbitrary unpickling; on damaged bytes the unpickler can raise anything (EOFError,
+        # UnpicklingError, even IndexError), so every failure here means "unreadable"
+        state = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(state, dict) or "optimizer" not in state:
             raise ValueError("it holds no optimizer state")
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler") is not None:
             scheduler.load_state_dict(state["scheduler"])
-    except FileNotFoundError:
-        raise ValueError(f"{path} is missing: the checkpoint cannot be resumed") from None
-    except (RuntimeError, EOFError, pickle.UnpicklingError, KeyError, ValueError, TypeError) as err:
+    except Exception as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(f"{path} cannot be resumed from: {first[:200]} (truncated, not written by "
                          "spanbert_edu, or from another model)") from None

@@ -491,9 +491,8 @@ def test_the_toy_world_stops_on_non_finite_training():
         train_arm(ToyWorld(), "mlm", 0, ToyConfig(steps=60, learning_rate=1e6, warmup_steps=0))
 
 
-@pytest.mark.parametrize("damage", ["truncated", "pickle payload", "empty"])
-def test_resume_from_a_damaged_training_state_is_one_line(tmp_path, capsys, damage):
-    # a truncated training_state.pt, or one holding a pickle payload, ended in a traceback
+def _short_run(tmp_path) -> list:
+    """Train 2 steps on a small folder corpus into tmp_path/run (one checkpoint); returns the argv."""
     folder = tmp_path / "corpus"
     folder.mkdir()
     for d in range(30):
@@ -501,6 +500,13 @@ def test_resume_from_a_damaged_training_state_is_one_line(tmp_path, capsys, dama
     args = ["pretrain", "--corpus", str(folder), "--steps", "2", "--batch-size", "2", "--max-length", "32",
             "--warmup", "1", "--save-every", "2", "--out", str(tmp_path / "run"), "--no-report"]
     main(args)
+    return args
+
+
+@pytest.mark.parametrize("damage", ["truncated", "pickle payload", "empty"])
+def test_resume_from_a_damaged_training_state_is_one_line(tmp_path, capsys, damage):
+    # a truncated training_state.pt, or one holding a pickle payload, ended in a traceback
+    args = _short_run(tmp_path)
     state = next((tmp_path / "run" / "checkpoints").glob("step-*")) / "training_state.pt"
     if damage == "truncated":
         state.write_bytes(state.read_bytes()[:100])
@@ -538,13 +544,7 @@ def test_a_log_row_that_is_not_a_row_is_refused_before_the_log_is_touched(tmp_pa
     (lambda meta: {k: v for k, v in meta.items() if k != "step"}, "'step' must be an integer >= 0, got None"),
     (lambda meta: {**meta, "step": -4}, "'step' must be an integer >= 0, got -4")])
 def test_resume_from_a_bad_config_is_one_line_and_touches_nothing(tmp_path, capsys, edit, message):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    for d in range(30):
-        (folder / f"d{d}.txt").write_text(f"Document {d} reads a span of text. It predicts each masked word. " * 20)
-    args = ["pretrain", "--corpus", str(folder), "--steps", "2", "--batch-size", "2", "--max-length", "32",
-            "--warmup", "1", "--save-every", "2", "--out", str(tmp_path / "run"), "--no-report"]
-    main(args)
+    args = _short_run(tmp_path)
     config = next((tmp_path / "run" / "checkpoints").glob("step-*")) / "config.json"
     config.write_text(json.dumps(edit(json.loads(config.read_text()))))
     log = (tmp_path / "run" / "metrics.jsonl").read_text()

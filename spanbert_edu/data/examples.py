@@ -23,11 +23,17 @@ def _vocabulary_key(tokenizer) -> str:
     return hashlib.sha256("\n".join(sorted(vocab, key=vocab.get)).encode()).hexdigest()
 
 
+def joined_text(documents) -> str:
+    """The documents' texts, whitespace collapsed as ``split_sentences`` leaves it, one per line:
+    a sentence or a passage "stands in" the documents when it is a substring of this."""
+    return "\n".join(" ".join(d.text.split()) for d in documents)
+
+
 def without_training_repeats(heldout, train, min_words: int = 6) -> list:
     """``heldout`` documents minus every sentence of ``min_words`` words or more that stands word
     for word in a ``train`` document: the bundled corpus repeats some docstrings across modules,
     and a held-out score should not reward what training showed verbatim. Paragraphs are kept."""
-    seen = "\n".join(" ".join(d.text.split()) for d in train)  # whitespace as split_sentences leaves it
+    seen = joined_text(train)
     kept = []
     for doc in heldout:
         paragraphs = [" ".join(s for s in split_sentences(p) if len(s.split()) < min_words or s not in seen)

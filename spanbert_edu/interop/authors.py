@@ -81,7 +81,7 @@ def _load_state(path: Path) -> dict:
     except pickle.UnpicklingError as err:
         raise ValueError(f"{path} needs code to be unpickled (weights_only loading refused it), so it "
                          f"is not loaded: {str(err).splitlines()[0]}") from None
-    except (EOFError, RuntimeError, OSError) as err:  # empty, truncated, random bytes, a folder
+    except Exception as err:  # empty, truncated, random bytes, a folder: the unpickler raises anything (even IndexError)
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise ValueError(f"{path} is not a readable torch weights file ({type(err).__name__}: "
                          f"{first[:120]}); it is empty, truncated or not the authors' file") from None
@@ -132,11 +132,6 @@ def _read_release(path: Path) -> tuple[dict, dict | None, str]:
 
 
 def _config(state: dict, bert: dict | None, where: str, vocab_size: int) -> SpanBertConfig:
-    need = ["bert.embeddings.position_embeddings.weight", "bert.embeddings.token_type_embeddings.weight",
-            "bert.encoder.layer.0.intermediate.dense.weight"]
-    missing = [k for k in need if k not in state]
-    if missing:
-        raise ValueError(f"{where or 'the weights file'} is not in the authors' layout: missing {missing}")
     hidden = state["bert.embeddings.word_embeddings.weight"].shape[1]
     sbo_positions, sbo_size = state["cls.pair_target_predictions.position_embeddings.weight"].shape
     values = {"vocab_size": vocab_size, "hidden_size": hidden, "num_attention_heads": max(1, hidden // 64),
@@ -171,8 +166,9 @@ def from_authors_checkpoint(path, *, strict_ties: bool = True) -> SpanBertForPre
     if not path.exists():
         raise ValueError(f"path={str(path)!r} does not exist")
     state, bert, where = _read_release(path)
-    need = ["bert.embeddings.word_embeddings.weight", "cls.predictions.bias",
-            "cls.pair_target_predictions.position_embeddings.weight"]
+    need = ["bert.embeddings.word_embeddings.weight", "bert.embeddings.position_embeddings.weight",
+            "bert.embeddings.token_type_embeddings.weight", "bert.encoder.layer.0.intermediate.dense.weight",
+            "cls.predictions.bias", "cls.pair_target_predictions.position_embeddings.weight"]  # what _config reads
     missing = [k for k in need if k not in state]
     if missing:
         raise ValueError(f"{path} is not in the authors' layout: missing {missing} "

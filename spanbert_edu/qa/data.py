@@ -24,6 +24,7 @@ import numpy as np
 
 from .._checks import check_choice, check_int
 from ..data import load_corpus
+from ..data.examples import joined_text
 from ..data.packing import split_sentences
 
 
@@ -210,7 +211,7 @@ def make_cloze_qa(documents, seed: int = 0, min_words: int = 2, max_words: int =
 def _unseen(examples, documents) -> list[QAExample]:
     """The examples whose context and question sentence (answer filled in) stand in none of
     ``documents``: the corpus repeats some docstrings word for word in different documents."""
-    seen = "\n".join(" ".join(d.text.split()) for d in documents)  # whitespace as split_sentences leaves it
+    seen = joined_text(documents)
     return [e for e in examples if e.context not in seen
             and e.question.replace("[MASK]", e.answers[0]["text"]) not in seen]
 

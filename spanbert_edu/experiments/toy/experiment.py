@@ -95,8 +95,8 @@ def train_arm(world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig()
         optimizer.zero_grad(set_to_none=True)
         if step % 50 == 0 or step == cfg.steps:
             check_finite_weights(model, step, schedule)
-        if on_log is not None and (step % 50 == 0 or step == cfg.steps):
-            on_log({"arm": arm, "step": step, "mlm_loss": out.mlm_loss.item(), "sbo_loss": out.sbo_loss.item()})
+            if on_log is not None:
+                on_log({"arm": arm, "step": step, "mlm_loss": out.mlm_loss.item(), "sbo_loss": out.sbo_loss.item()})
     return model.eval()
 
 
