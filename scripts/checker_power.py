@@ -16,7 +16,7 @@ from spanbert_edu.exercises.mistakes import SPAN_MASKER_CASES
 CASES = [(fn, hint) for fn, hint in SPAN_MASKER_CASES
          if hint is None or hint in ("whole-word masking", "UNIFORM", "CLIPPED", "span lengths in words differ",
                                      "never (or almost never", "random tokens", "80/10/10", "SUBWORD tokens",
-                                     "first tenth")]
+                                     "first tenth", "once per DRAWN span")]
 
 
 def main():

@@ -24,9 +24,10 @@ from ..batch import IGNORE_INDEX
 from ..masking import mask_sequence, MaskingConfig, ReplacementVocab
 
 from ..masking.reference import merge_runs
-from ._common import CheckResult, call, chi2_two_sample, fail
+from .._checks import check_int, check_seed
+from ._common import CheckResult, as_array, call, checker, chi2_two_sample, fail
 
-CLS, SEP, MASK, FIRST_WORD_ID = 2, 3, 4, 10
+CLS, SEP, MASK, FIRST_WORD_ID, VOCAB_SIZE = 2, 3, 4, 10, 100
 
 
 def random_sequences(n, seed, min_words=20, max_words=60):
@@ -53,7 +54,8 @@ def reference_masker(config=MaskingConfig()):
 
 
 def _invariants(ids, word_start, maskable, new_ids, labels):
-    """None if this draw is a valid SpanBERT masking, else the failure."""
+    """None if this draw is a valid SpanBERT masking (80/10/10 homogeneity aside: see
+    :func:`_mixed_runs`), else the failure."""
     if new_ids.shape != ids.shape or labels.shape != ids.shape:
         return fail(f"return (new_ids, labels), each of shape {ids.shape}; got {new_ids.shape} and {labels.shape}")
     masked = labels != IGNORE_INDEX
@@ -72,11 +74,36 @@ def _invariants(ids, word_start, maskable, new_ids, labels):
     if sum(not word_start[s] or not word_end[e] for s, e in runs) > 1:
         return fail("your spans split words: move the anchor to its word's start and mask whole words "
                     "(only the last word may be cut, by the budget)")
-    for s, e in runs:
+    new = new_ids[masked]
+    if ((new < FIRST_WORD_ID) & (new != MASK)).any() or (new >= VOCAB_SIZE).any():
+        return fail(f"a random replacement drew id {int(new[(new < FIRST_WORD_ID) & (new != MASK) | (new >= VOCAB_SIZE)][0])}: "
+                    f"draw random ids from [{FIRST_WORD_ID}, vocab_size), the ordinary tokens (ids below "
+                    f"{FIRST_WORD_ID} are special: [PAD], [CLS], [SEP], [MASK], ...)")
+    return None
+
+
+def _mixed_runs(word_start, new_ids, labels):
+    """The merged runs that are partly [MASK] and partly not: (is_mask, word_start) per run."""
+    out = []
+    for s, e in merge_runs(labels != IGNORE_INDEX):
         is_mask = new_ids[s:e + 1] == MASK
         if is_mask.any() and not is_mask.all():
-            return fail("a span is partly [MASK] and partly not: decide 80/10/10 ONCE PER SPAN, not per token")
-    return None
+            out.append((is_mask, word_start[s:e + 1]))
+    return out
+
+
+def _replacement_hint(mixed) -> CheckResult:
+    """Name the misconception behind runs that are partly [MASK]: random ids that hit [MASK],
+    80/10/10 decided per drawn span before the merge, or decided per token."""
+    share = sum(int(m.sum()) for m, _ in mixed) / sum(len(m) for m, _ in mixed)
+    if share < 0.3:
+        return fail(f"a span you replaced with random tokens holds [MASK] ({share:.0%} of the tokens of such "
+                    f"spans): draw random ids from [{FIRST_WORD_ID}, vocab_size), never a special token")
+    if all(w[1:][m[1:] != m[:-1]].all() for m, w in mixed):
+        return fail("a merged span is part [MASK], part not, and it changes only where a word starts: you "
+                    "decided 80/10/10 once per DRAWN span, before merging. Spans that overlap or touch become "
+                    "ONE span, and 80/10/10 is decided once for the merged run")
+    return fail("a span is partly [MASK] and partly not: decide 80/10/10 ONCE PER SPAN, not per token")
 
 
 def span_statistics(masker, sequences, seed):
@@ -84,15 +111,15 @@ def span_statistics(masker, sequences, seed):
     keep), pieces of the word the run starts on (1..3), start position in tenths of the text."""
     rng = np.random.default_rng(seed)
     stats = {"words": np.zeros(11, int), "action": np.zeros(3, int), "pieces": np.zeros(3, int),
-             "where": np.zeros(10, int)}
+             "where": np.zeros(10, int), "mixed": []}
     for ids, word_start, maskable in sequences:
-        result, err = call(masker, ids.copy(), word_start.copy(), maskable.copy(), MASK, 100, rng)
-        if err is not None:
-            return err
-        new_ids, labels = (np.asarray(x) for x in result)
+        new_ids, labels = _draw(masker, ids, word_start, maskable, rng)
+        if isinstance(new_ids, CheckResult):
+            return new_ids
         bad = _invariants(ids, word_start, maskable, new_ids, labels)
         if bad is not None:
             return bad
+        stats["mixed"] += _mixed_runs(word_start, new_ids, labels)
         starts = np.flatnonzero(word_start)
         n_text = int(maskable.sum())
         for s, e in merge_runs(labels != IGNORE_INDEX):
@@ -123,26 +150,43 @@ _LENGTH_MISTAKES = {
 }
 
 
-def check_span_masker(fn, draws: int = 200, seed: int = 0) -> CheckResult:
+def _draw(masker, ids, word_start, maskable, rng):
+    """(new_ids, labels) as numpy arrays, or (a failed CheckResult, None)."""
+    result, err = call(masker, ids.copy(), word_start.copy(), maskable.copy(), MASK, VOCAB_SIZE, rng)
+    if err is not None:
+        return err, None
+    if isinstance(result, (str, bytes, dict)) or not hasattr(result, "__len__") or len(result) != 2:
+        return fail(f"return a pair (new_ids, labels), got {type(result).__name__}"), None
+    return as_array(result[0], "new_ids"), as_array(result[1], "labels")
+
+
+def _settings(draws: int = 200, seed: int = 0):
+    # fewer than 50 texts would leave the chi-square tests without power: a broken masker could pass
+    return dict(draws=check_int("draws", draws, minimum=50), seed=check_seed("seed", seed))
+
+
+@checker(default_time_limit=120, validate=_settings)
+def check_span_masker(fn, *, draws: int = 200, seed: int = 0) -> CheckResult:
     """``fn(input_ids, word_start, maskable, mask_token_id, vocab_size, rng) -> (new_ids, labels)``:
     SpanBERT masking of one sequence at 15% (labels: original id where masked, -100 elsewhere).
-    ``seed`` fixes the sequences and both random streams (the checker is deterministic)."""
+    ``seed`` fixes the sequences and both random streams (the checker is deterministic);
+    ``draws`` (at least 50) is the number of texts in each stage."""
     short = random_sequences(draws, seed=seed + 1)
+    mixed = []
     for ids, word_start, maskable in short:                      # stage 1: invariants, short texts
-        result, err = call(fn, ids.copy(), word_start.copy(), maskable.copy(), MASK, 100, np.random.default_rng(seed))
-        if err is not None:
-            return err
-        try:
-            new_ids, labels = (np.asarray(x) for x in result)
-        except (TypeError, ValueError):
-            return fail(f"return a pair (new_ids, labels), got {type(result).__name__}")
+        new_ids, labels = _draw(fn, ids, word_start, maskable, np.random.default_rng(seed))
+        if isinstance(new_ids, CheckResult):
+            return new_ids
         bad = _invariants(ids, word_start, maskable, new_ids, labels)
         if bad is not None:
             return bad
+        mixed += _mixed_runs(word_start, new_ids, labels)
     long = random_sequences(draws, seed=seed + 2, min_words=150, max_words=250)   # stage 2: distributions
     mine = span_statistics(fn, long, seed=seed + 3)
     if isinstance(mine, CheckResult):
         return mine
+    if mixed or mine["mixed"]:
+        return _replacement_hint(mixed + mine["mixed"])
     ref = span_statistics(reference_masker(), long, seed=seed + 4)
     n = mine["words"].sum()
     # Every distribution is tested; the most significant deviation names the misconception.

@@ -17,47 +17,62 @@ from ..masking import MaskingConfig
 from .masker import reference_masker
 
 
-def masker_from_scratch(ids, word_start, maskable, mask_token_id, vocab_size, rng):
-    """Written from the paper and the authors' algorithm, without the library."""
-    new, labels = ids.copy(), np.full(len(ids), IGNORE_INDEX)
-    n = int(maskable.sum())
-    budget = math.ceil(0.15 * n)
-    lengths = np.arange(1, 11)
-    pmf = 0.2 * 0.8 ** (lengths - 1)
-    pmf /= pmf.sum()
-    masked = np.zeros(len(ids), bool)
-    positions = np.flatnonzero(maskable)
-    while masked.sum() < budget:
-        span_len = rng.choice(lengths, p=pmf)
-        anchor = rng.choice(positions)
-        if masked[anchor]:
-            continue
-        while not word_start[anchor]:             # back to the start of its word
-            anchor -= 1
-        i, words = anchor, 0
-        while i < len(ids) and maskable[i] and masked.sum() < budget:
-            if word_start[i]:
-                words += 1
-                if words > span_len:
-                    break
-            masked[i] = True
-            i += 1
-    i = 0
-    while i < len(ids):                           # 80/10/10 once per merged run
-        if masked[i]:
-            j = i
-            while j + 1 < len(ids) and masked[j + 1]:
-                j += 1
+def scratch_masker(per_drawn_span=False, random_low=10):
+    """A masker written from the paper and the authors' algorithm, without the library. Its two
+    flags build mistakes students made: 80/10/10 decided per DRAWN span (before adjacent spans
+    merge), and random ids drawn from [random_low, vocab_size) with random_low 0."""
+    def masker(ids, word_start, maskable, mask_token_id, vocab_size, rng):
+        new, labels = ids.copy(), np.full(len(ids), IGNORE_INDEX)
+        budget = math.ceil(0.15 * int(maskable.sum()))
+        lengths = np.arange(1, 11)
+        pmf = 0.2 * 0.8 ** (lengths - 1)
+        pmf /= pmf.sum()
+        masked, drawn = np.zeros(len(ids), bool), []
+        positions = np.flatnonzero(maskable)
+        while masked.sum() < budget:
+            span_len = rng.choice(lengths, p=pmf)
+            anchor = rng.choice(positions)
+            if masked[anchor]:
+                continue
+            while not word_start[anchor]:             # back to the start of its word
+                anchor -= 1
+            i, words = anchor, 0
+            while i < len(ids) and maskable[i] and masked.sum() < budget:
+                if word_start[i]:
+                    words += 1
+                    if words > span_len:
+                        break
+                masked[i] = True
+                i += 1
+            drawn.append((anchor, i - 1))
+        labels[masked] = ids[masked]
+        for s, e in drawn if per_drawn_span else _runs(masked):    # 80/10/10 once per (merged) run
             u = rng.random()
-            labels[i:j + 1] = ids[i:j + 1]
             if u < 0.8:
-                new[i:j + 1] = mask_token_id
+                new[s:e + 1] = mask_token_id
             elif u < 0.9:
-                new[i:j + 1] = rng.integers(10, vocab_size, size=j - i + 1)
-            i = j + 1
-        else:
-            i += 1
-    return new, labels
+                new[s:e + 1] = rng.integers(random_low, vocab_size, size=e - s + 1)
+            else:
+                new[s:e + 1] = ids[s:e + 1]
+        return new, labels
+    return masker
+
+
+def _runs(masked):
+    """Maximal runs (s, e) of True, written out (the library's merge_runs is what is checked)."""
+    runs, t = [], 0
+    while t < len(masked):
+        if masked[t]:
+            s = t
+            while t < len(masked) and masked[t]:
+                t += 1
+            runs.append((s, t - 1))
+        t += 1
+    return runs
+
+
+masker_from_scratch = scratch_masker()
+masker_from_scratch.__name__ = "masker_from_scratch"
 
 
 def masker_with_weights(ids, word_start, maskable, mask_token_id, vocab_size, rng):
@@ -79,15 +94,7 @@ def masker_with_weights(ids, word_start, maskable, mask_token_id, vocab_size, rn
             for t in range(starts[word], ends[word]):
                 if masked.sum() < budget:
                     masked[t] = True
-    runs, t = [], 0
-    while t < len(ids):
-        if masked[t]:
-            s = t
-            while t < len(ids) and masked[t]:
-                t += 1
-            runs.append((s, t - 1))
-        t += 1
-    for s, e in runs:
+    for s, e in _runs(masked):
         labels[s:e + 1] = ids[s:e + 1]
         u = rng.random()
         if u < 0.8:
@@ -179,4 +186,6 @@ SPAN_MASKER_CASES = [
     (planted(actions=(0.6, 0.2, 0.2)), "80/10/10"),
     (planted(words_anchor=True), "SUBWORD tokens"),
     (planted(left_to_right=True), "first tenth"),
+    (scratch_masker(per_drawn_span=True), "once per DRAWN span"),
+    (scratch_masker(random_low=0), "draw random ids from [10, vocab_size)"),
 ]

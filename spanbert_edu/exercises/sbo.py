@@ -1,4 +1,4 @@
-"""Exercises 3-5: the Span Boundary Objective: its targets, its forward pass and the loss.
+"""Exercises 3-4: the Span Boundary Objective: its targets and its forward pass.
 
 Each checker runs the student's function on fixed inputs, compares every output with the
 library's, and when they differ recomputes the answer with each classic mistake built in; the
@@ -11,36 +11,48 @@ import torch.nn.functional as F
 from ..batch import IGNORE_INDEX
 
 from ..masking.reference import merge_runs
-from ._common import CheckResult, call, fail
+from ._common import CheckResult, call, checker, fail, float_tensor_hint
 
 
 # ------------------------------------------------------------------------------- targets
 def reference_sbo_targets(labels, special_mask, max_targets: int = 15, *, inner=False, edges=False,
-                          truncate="first", shift=0):
+                          truncate="first", shift=0, masked_ids=None, runs_from_mask=False, from_input=False):
     """Boundaries (s-1, e+1) and targets (the first ``max_targets`` original ids) of every merged
-    masked run whose two neighbours are ordinary tokens. Keyword arguments build the mistakes."""
+    masked run whose two neighbours are ordinary tokens. Keyword arguments build the mistakes:
+    with ``masked_ids`` given, runs are found where ``masked_ids == [MASK]`` instead of from the
+    labels, and ``from_input`` takes the targets from ``masked_ids``."""
     labels = [int(x) for x in labels]
     special = [bool(x) for x in special_mask]
+    found = [int(x) == MASK for x in masked_ids] if runs_from_mask else [x != IGNORE_INDEX for x in labels]
+    source = labels if not from_input else [int(x) for x in masked_ids]
     bounds, targets = [], []
-    for s, e in merge_runs([x != IGNORE_INDEX for x in labels]):
+    for s, e in merge_runs(found):
         left, right = (s, e) if inner else (s - 1, e + 1 + shift)
         ok = 0 <= s - 1 and e + 1 < len(labels) and not special[s - 1] and not special[e + 1]
         if not ok and not edges:
             continue
-        span = labels[s:e + 1]
+        span = source[s:e + 1]
         kept = span if truncate is None else span[:max_targets] if truncate == "first" else span[-max_targets:]
         bounds.append((left, right))
         targets.append(kept)
     return bounds, targets
 
 
+MASK = 4
+
+
 def _target_cases():
-    """(masked_ids, labels, special_mask) cases: edges, adjacent spans, a span over 15 tokens, padding."""
+    """(masked_ids, labels, special_mask) cases: runs at [CLS]/[SEP], a run over 15 tokens,
+    padding, and, as 80/10/10 leaves them, runs replaced by random ids or kept unchanged, some of
+    them touching a [MASK] run (so that the merged run is not all [MASK])."""
     g = torch.Generator().manual_seed(0)
     cases = []
-    for length, runs in ((12, [(1, 2), (5, 6), (10, 10)]),            # touches [CLS] and [SEP]
-                         (30, [(3, 20), (22, 22), (24, 26)]),          # 18 tokens: over 15
-                         (16, [(2, 4), (6, 7), (12, 13)])):            # [SEP] at 13, padding after
+    # (length, [(start, end, "mask" | "random" | "keep")]); a run touching the next one merges with it
+    for length, runs in ((20, [(2, 3, "random"), (4, 6, "mask"), (9, 9, "keep"), (10, 11, "mask"),
+                               (15, 16, "mask")]),                                       # merged runs
+                         (12, [(1, 2, "mask"), (5, 6, "random"), (10, 10, "mask")]),   # touches [CLS], [SEP]
+                         (30, [(3, 20, "mask"), (22, 22, "keep"), (24, 26, "random")]),  # 18 tokens: over 15
+                         (16, [(2, 4, "mask"), (6, 7, "keep"), (12, 13, "mask")])):      # [SEP] at 13, padding
         ids = torch.randint(10, 100, (length,), generator=g)
         ids[0], ids[length - 1] = 2, 3
         special = torch.zeros(length, dtype=torch.bool)
@@ -50,13 +62,27 @@ def _target_cases():
             special[13:] = True
         labels = torch.full((length,), IGNORE_INDEX)
         masked = ids.clone()
-        for s, e in runs:
+        for s, e, action in runs:
             labels[s:e + 1] = ids[s:e + 1]
-            masked[s:e + 1] = 4
+            if action == "mask":
+                masked[s:e + 1] = MASK
+            elif action == "random":
+                masked[s:e + 1] = (ids[s:e + 1] + torch.randint(1, 80, (e - s + 1,), generator=g) - 10) % 90 + 10
         cases.append((masked, labels, special))
     return cases
 
 
+def _read_targets(got):
+    """(boundaries, targets) as lists of int tuples / int lists, or None if ``got`` is not that."""
+    try:
+        if isinstance(got, (str, bytes, dict)) or len(got) != 2:
+            return None
+        return [tuple(int(v) for v in b) for b in got[0]], [[int(v) for v in t] for t in got[1]]
+    except (TypeError, ValueError, IndexError, KeyError, RuntimeError):
+        return None
+
+
+@checker(default_time_limit=30)
 def check_sbo_targets(fn) -> CheckResult:
     """``fn(masked_ids, labels, special_mask, max_targets) -> (boundaries, targets)``: a list of
     ``(s-1, e+1)`` pairs, left to right, and for each the first ``max_targets`` original ids."""
@@ -70,22 +96,31 @@ def check_sbo_targets(fn) -> CheckResult:
         (dict(truncate=None), "keep at most max_targets (15) targets per span, the first ones"),
         (dict(truncate="last"), "keep the FIRST max_targets targets of a long span, not the last"),
     ]
+    from_mask = ("you found the spans where masked_ids == [MASK]: a masked span may also be replaced by random "
+                 "tokens or kept unchanged (80/10/10), and then it holds no [MASK] at all, or touches a [MASK] "
+                 "run and merges with it. Find the masked runs from labels != -100")
     for masked, labels, special in _target_cases():
         got, err = call(fn, masked.clone(), labels.clone(), special.clone(), 15)
         if err is not None:
             return err
-        try:
-            bounds, targets = ([tuple(int(v) for v in b) for b in got[0]], [[int(v) for v in t] for t in got[1]])
-        except (TypeError, ValueError, IndexError):
-            return fail("return (boundaries, targets): a list of (left, right) pairs and a list of id lists")
+        read = _read_targets(got)
+        if read is None:
+            return fail("return (boundaries, targets): a list of (left, right) pairs and a list of id lists, "
+                        f"got {type(got).__name__}")
+        bounds, targets = read
         want = reference_sbo_targets(labels, special)
         if (bounds, targets) == (list(want[0]), list(want[1])):
             continue
         for kwargs, hint in mistakes:
             if (bounds, targets) == tuple(reference_sbo_targets(labels, special, **kwargs)):
                 return fail(hint)
-        if targets and all(t and all(v == 4 for v in t) for t in targets):
-            return fail("your targets are [MASK] ids: take the ORIGINAL ids (from labels), not the corrupted input")
+        for kwargs in (dict(), dict(inner=True), dict(edges=True), dict(truncate=None)):
+            if (bounds, targets) == tuple(reference_sbo_targets(labels, special, masked_ids=masked,
+                                                                runs_from_mask=True, **kwargs)):
+                return fail(from_mask)
+        if (bounds, targets) == tuple(reference_sbo_targets(labels, special, masked_ids=masked, from_input=True)):
+            return fail("your targets are the corrupted input ([MASK] or random ids): take the ORIGINAL ids "
+                        "from labels")
         if sorted(bounds) == sorted(want[0]) and bounds != want[0]:
             return fail("list the spans left to right")
         if bounds == want[0]:
@@ -100,7 +135,7 @@ def check_sbo_targets(fn) -> CheckResult:
 
 # ------------------------------------------------------------------------------- forward
 def _sbo_logits(head, hidden, bounds, labels, emb, *, inner=False, swap=False, tied=True, position=True,
-                pos_shift=0, act=F.gelu, norms=True, bias=True):
+                pos_shift=0, act=F.gelu, norms=True, bias=True, order="xxp"):
     b, s, i = (labels != IGNORE_INDEX).nonzero(as_tuple=True)
     left, right = bounds[b, s, 0], bounds[b, s, 1]
     if inner:
@@ -110,7 +145,9 @@ def _sbo_logits(head, hidden, bounds, labels, emb, *, inner=False, swap=False, t
     p = head.position_embeddings(i + pos_shift) * (1.0 if position else 0.0)
     norm1 = head.LayerNorm1 if norms else (lambda x: x)
     norm2 = head.LayerNorm2 if norms else (lambda x: x)
-    y = norm2(act(head.dense2(norm1(act(head.dense1(torch.cat([hidden[b, left], hidden[b, right], p], -1)))))))
+    parts = {"x": [hidden[b, left], hidden[b, right]], "p": [p]}
+    x = torch.cat([parts[k].pop(0) for k in order], -1)      # order: "xxp" = [x_{s-1}; x_{e+1}; p_i]
+    y = norm2(act(head.dense2(norm1(act(head.dense1(x))))))
     decoder = emb if tied else torch.ones_like(emb)
     return y @ decoder.t() + (head.bias if bias else 0.0)
 
@@ -119,6 +156,10 @@ FORWARD_MISTAKES = [
     (dict(inner=True), "you used x_s and x_e, the first and last tokens OF the span; SBO uses the tokens just "
                        "OUTSIDE it, x_{s-1} and x_{e+1}"),
     (dict(swap=True), "you concatenated [x_{e+1}; x_{s-1}]: the order is [x_{s-1}; x_{e+1}; p_i], left boundary first"),
+    (dict(order="xpx"), "you concatenated [x_{s-1}; p_i; x_{e+1}]: the order is [x_{s-1}; x_{e+1}; p_i], the two "
+                        "boundaries first and the position embedding last (dense1's weight columns follow it)"),
+    (dict(order="pxx"), "you concatenated [p_i; x_{s-1}; x_{e+1}]: the order is [x_{s-1}; x_{e+1}; p_i], the two "
+                        "boundaries first and the position embedding last (dense1's weight columns follow it)"),
     (dict(tied=False), "your logits do not change with the word embeddings: the SBO decoder must be TIED to the "
                        "input embedding matrix (y_i @ E^T + bias)"),
     (dict(position=False), "your prediction ignores p_i: concatenate the position embedding of the target's "
@@ -132,13 +173,15 @@ FORWARD_MISTAKES = [
 ]
 
 
-def check_sbo_forward(fn, hidden_size: int = 16, vocab_size: int = 40) -> CheckResult:
+@checker(default_time_limit=30)
+def check_sbo_forward(fn) -> CheckResult:
     """``fn(head, hidden, span_boundaries, span_labels, word_embeddings) -> logits (N, V)``, one
     row per SBO target in ``(span_labels != -100).nonzero()`` order, using the head's weights
     (``head.position_embeddings``, ``dense1``, ``LayerNorm1``, ``dense2``, ``LayerNorm2``, ``bias``)."""
     from ..heads import SBOHead
 
     torch.manual_seed(0)
+    hidden_size, vocab_size = 16, 40
     head = SBOHead(hidden_size, vocab_size, position_size=6, max_span_targets=5)
     with torch.no_grad():
         head.bias.normal_()
@@ -155,9 +198,10 @@ def check_sbo_forward(fn, hidden_size: int = 16, vocab_size: int = 40) -> CheckR
         got, err = call(fn, head, hidden, bounds, labels, emb)
     if err is not None:
         return err
-    if not torch.is_tensor(got) or got.shape != want.shape:
-        return fail(f"expected logits of shape {tuple(want.shape)}, got {getattr(got, 'shape', type(got))}")
-    got = got.detach()
+    bad = float_tensor_hint(got, want, "the logits")
+    if bad is not None:
+        return bad
+    got = got.detach().to(want.dtype)
     if torch.allclose(got, want, atol=1e-5):
         return CheckResult(True, "SBO forward matches the library's SBOHead")
     with torch.no_grad():
@@ -168,61 +212,6 @@ def check_sbo_forward(fn, hidden_size: int = 16, vocab_size: int = 40) -> CheckR
     if rows_match:
         return fail("your rows are right but in another order: one row per target in "
                     "(span_labels != -100).nonzero() order (batch, then span, then position)")
-    return fail(f"logits differ from the reference (max difference {float((got - want).abs().max()):.3g}); "
-                "check the order: Linear, GeLU, LayerNorm, twice, then @ E^T + bias")
-
-
-# ------------------------------------------------------------------------------- the loss
-def _loss_variants(mlm_logits, labels, sbo_logits, span_labels):
-    mlm_t, sbo_t = labels != IGNORE_INDEX, span_labels != IGNORE_INDEX
-    mlm_sum = F.cross_entropy(mlm_logits[mlm_t], labels[mlm_t], reduction="sum")
-    sbo_sum = F.cross_entropy(sbo_logits[sbo_t], span_labels[sbo_t], reduction="sum")
-    n_mlm, n_sbo = int(mlm_t.sum()), int(sbo_t.sum())
-    right = mlm_sum / n_mlm + sbo_sum / n_sbo
-    per_seq = sum(F.cross_entropy(mlm_logits[b][mlm_t[b]], labels[b][mlm_t[b]]) for b in range(len(labels))) / len(labels)
-    return right, [
-        (mlm_sum / mlm_t.numel() + sbo_sum / sbo_t.numel(),
-         "you divided by every POSITION (masked or not, padding included); divide each sum by its number of "
-         "TARGETS: the loss must not shrink when a batch happens to hold fewer masked tokens"),
-        (mlm_sum + sbo_sum, "you summed the losses; take the MEAN over targets (otherwise the loss, and the "
-                            "gradient, grow with the batch and the number of spans)"),
-        ((mlm_sum / n_mlm + sbo_sum / n_sbo) / 2, "you averaged the two losses; SpanBERT ADDS them: MLM + SBO"),
-        (mlm_sum / n_mlm, "the SBO term is missing: loss = MLM + SBO"),
-        (mlm_sum / (n_mlm + 1) + sbo_sum / (n_sbo + 1),
-         "you divided by (targets + 1), as the authors' code does for SBO; this exercise (and this library) "
-         "uses the plain mean over targets"),
-        ((mlm_sum + sbo_sum) / (n_mlm + n_sbo), "you pooled MLM and SBO targets into one mean; each objective "
-                                                "is its own mean, then the two are added"),
-        (per_seq + sbo_sum / n_sbo, "you averaged per sequence, then over sequences; average over all targets "
-                                    "of the batch at once (a sequence with more masked tokens counts more)"),
-    ]
-
-
-def check_sbo_loss(fn) -> CheckResult:
-    """``fn(mlm_logits (B, L, V), labels (B, L), sbo_logits (B, S, T, V), span_labels (B, S, T))
-    -> loss``: the mean cross-entropy over MLM targets plus the mean over SBO targets (-100: none)."""
-    g = torch.Generator().manual_seed(0)
-    B, L, S, T, V = 3, 10, 2, 4, 12
-    mlm_logits, sbo_logits = torch.randn(B, L, V, generator=g), torch.randn(B, S, T, V, generator=g)
-    labels = torch.full((B, L), IGNORE_INDEX)
-    labels[0, 2:5], labels[1, 6:8], labels[2, 1:3] = torch.tensor([1, 2, 3]), torch.tensor([4, 8]), torch.tensor([5, 6])
-    span_labels = torch.full((B, S, T), IGNORE_INDEX)
-    span_labels[0, 0, :3], span_labels[2, 0, :2], span_labels[2, 1, :1] = torch.tensor([1, 2, 3]), torch.tensor([5, 6]), 7
-    got, err = call(fn, mlm_logits, labels, sbo_logits, span_labels)
-    if err is not None:
-        return err
-    try:
-        value = float(got)
-    except (TypeError, ValueError, RuntimeError):
-        return fail(f"return one number (a scalar tensor), got {type(got).__name__} {getattr(got, 'shape', '')}")
-    right, mistakes = _loss_variants(mlm_logits, labels, sbo_logits, span_labels)
-    if abs(value - float(right)) < 1e-5:
-        return CheckResult(True, "MLM mean + SBO mean over their targets: correct")
-    for wrong, hint in mistakes:
-        if abs(value - float(wrong)) < 1e-5:
-            return fail(hint)
-    soft = _loss_variants(mlm_logits.softmax(-1), labels, sbo_logits.softmax(-1), span_labels)[0]
-    if abs(value - float(soft)) < 1e-5:
-        return fail("you applied softmax before cross_entropy, which applies log-softmax itself: pass the raw logits")
-    return fail(f"expected {float(right):.6f}, got {value:.6f}: mean cross-entropy over the MLM targets "
-                "(labels != -100) plus the mean over the SBO targets")
+    return fail(f"logits differ from the reference (max difference {float((got - want).abs().max()):.3g}) and "
+                "match none of the usual mistakes; step through it: [x_{s-1}; x_{e+1}; p_i] -> dense1 -> GeLU -> "
+                "LayerNorm1 -> dense2 -> GeLU -> LayerNorm2 -> @ E^T + bias")

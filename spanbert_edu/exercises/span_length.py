@@ -8,8 +8,13 @@ import math
 
 import numpy as np
 
+import torch
+
 from ..spans import expected_span_length
-from ._common import CheckResult, call, fail
+from ._common import CheckResult, call, checker, fail
+
+# float32 holds about 7 significant digits: an answer computed in float32 (numpy or torch) is right
+RTOL = 1e-6
 
 GRID = [(p, n) for p in (0.1, 0.2, 0.3, 0.5, 0.9) for n in (1, 2, 3, 10, 25)] + [(1.0, 1), (1.0, 10)]
 
@@ -59,25 +64,29 @@ MISTAKES = [
 def _matches(formula, answers) -> bool:
     for (p, n), got in answers.items():
         want = formula(p, n)
-        if not math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-9):
+        if not math.isclose(got, want, rel_tol=RTOL, abs_tol=RTOL):
             return False
     return True
 
 
+@checker(default_time_limit=10)
 def check_expected_span_length(fn) -> CheckResult:
-    """``fn(p, max_len) -> float``: the mean of the TRUNCATED geometric on 1..max_len."""
+    """``fn(p, max_len) -> float``: the mean of the TRUNCATED geometric on 1..max_len (a Python or
+    numpy number, or a one-element tensor). Checked to a relative 1e-6, so float32 is fine."""
     answers = {}
     for p, n in GRID:
         got, err = call(fn, p, n)
         if err is not None:
             return err
+        if torch.is_tensor(got) and got.numel() == 1:
+            got = got.item()
         if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
             return fail(f"for p={p}, max_len={n} you returned {got!r} ({type(got).__name__}), not a number")
         if not math.isfinite(got):
             hint = " (at p = 1 every span has length 1: q = 0, so watch for 0/0)" if p == 1.0 else ""
             return fail(f"for p={p}, max_len={n} you returned {got!r}, not a finite number{hint}")
         answers[(p, n)] = float(got)
-    wrong = {k: v for k, v in answers.items() if not math.isclose(v, expected_span_length(*k), rel_tol=1e-9, abs_tol=1e-9)}
+    wrong = {k: v for k, v in answers.items() if not math.isclose(v, expected_span_length(*k), rel_tol=RTOL, abs_tol=RTOL)}
     if not wrong:
         return CheckResult(True, "closed form correct on every (p, max_len) tried (3.797 for p=0.2, max 10)")
     for formula, hint in MISTAKES:
