@@ -10,7 +10,7 @@ pretrain:        ## the main job: install, pretrain the tiny model, print bounda
 	    --lr 2e-3 --warmup 100 --dropout 0 --eval-every 500 --save-every 1000 --out runs/tiny --overwrite
 
 test:            ## install with the test extras, then run every test (notebooks included)
-	bash scripts/install.sh test,notebooks
+	bash scripts/install.sh test,notebooks,course
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 
 browser-check:   ## run every notebook in JupyterLab in headless Chromium (needs Debian's chromium)

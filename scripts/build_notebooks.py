@@ -10,6 +10,11 @@ saves both. Output: notebooks/NN_name.ipynb,
 executed top to bottom by nbclient with store_widget_state=True, so GitHub and other static
 viewers show the plots and the last state of every widget. Re-run whenever the library
 changes what a notebook shows.
+
+Notebook 06 is the exception: its source is the graded exercises' master,
+spanbert_edu/course/master/06_exercises.py, which holds the solutions. What is built is the
+student version nbgrader releases from it (`python -m spanbert_edu course release`), solutions
+stubbed, so the notebook shows each checker's verdict on the stubs.
 """
 import sys
 import time
@@ -21,6 +26,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC, OUT = ROOT / "notebooks" / "src", ROOT / "notebooks"
+MASTER = ROOT / "spanbert_edu" / "course" / "master" / "06_exercises.py"
 
 
 def parse(path: Path) -> nbformat.NotebookNode:
@@ -33,8 +39,22 @@ def parse(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def student_version(path: Path) -> nbformat.NotebookNode:
+    """The release of the graded master, paired with nothing (saving it must not write a source)."""
+    import tempfile
+
+    from spanbert_edu.course.release import check_release, generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        release = generate(Path(tmp), master=path)
+        check_release(release, master=path)
+        nb = nbformat.read(release, as_version=4)
+    nb.metadata["jupytext"] = {"formats": "ipynb"}
+    return nb
+
+
 def build(path: Path) -> float:
-    nb = parse(path)
+    nb = student_version(path) if path == MASTER else parse(path)
     t0 = time.perf_counter()
     NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
                    resources={"metadata": {"path": str(OUT)}}).execute()
@@ -45,7 +65,7 @@ def build(path: Path) -> float:
 
 def main():
     wanted = sys.argv[1:]
-    for path in sorted(SRC.glob("[0-9][0-9]_*.py")):
+    for path in sorted([*SRC.glob("[0-9][0-9]_*.py"), MASTER], key=lambda p: p.stem):
         if not wanted or any(path.stem.startswith(w) for w in wanted):
             print(f"{path.stem}: executed in {build(path):.1f} s")
 

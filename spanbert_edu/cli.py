@@ -21,6 +21,8 @@ import re
 import time
 from pathlib import Path
 
+from .course import command as course_command
+
 
 def _config_flags(p, config_class, skip=()):
     """One flag per field of a run's config dataclass (its default, help and choices), so a
@@ -232,6 +234,7 @@ def main(argv=None):
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--out", default="runs/demo", help="folder for summary.json and masks.txt")
     demo.add_argument("--scheme", action="append", help="a scheme (repeatable); default: all")
+    course_command.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         _dispatch(args)
@@ -299,6 +302,8 @@ def _dispatch(args):
 
         for path in make_figures(args.out):
             print(f"wrote {path}")
+    elif args.command == "course":
+        course_command.run(args)
     elif args.command == "demo":
         from .presentation.demo import run_demo
         from .masking import SCHEMES

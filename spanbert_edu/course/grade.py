@@ -1,0 +1,188 @@
+"""Autograding a class with nbgrader: one CSV row per student, one column of points per exercise.
+
+``SUBMISSIONS/<student>/06_exercises.ipynb`` is each student's edited copy of the release. For
+each student, in turn:
+
+1. the answer cells are read for calls of the library's reference solutions (:func:`reference_uses`):
+   any mention of ``spanbert_edu`` outside the notebook's own locked cells, dynamic imports and
+   ``__globals__``, or, in exercise 4, the given head's own forward pass. Such an exercise is
+   flagged in the CSV and scores 0;
+2. nbgrader's ``autograde`` executes the notebook in a fresh kernel, restoring every locked and
+   graded cell from the master, with ``timeout`` seconds per cell (the kernel is interrupted
+   after it). It runs in a child process that is killed if the whole notebook overruns, so a
+   student's code that raises, hangs or kills its kernel costs that student points and nobody
+   else anything.
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import tokenize
+from pathlib import Path
+
+from .._checks import check_int
+from .release import ASSIGNMENT, EXERCISES, NOTEBOOK, generate, nbgrader_api
+
+_DYNAMIC = re.compile(r"\bspanbert_edu\b|__globals__|__wrapped__|sys\.modules|importlib|__import__|"
+                      r"\bglobals\s*\(|\beval\s*\(|\bexec\s*\(")
+_STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _code_only(source: str) -> str:
+    """The source with its comments blanked (a comment may name the library; code may not), and
+    with imports of the checkers themselves, which a student may re-run anywhere."""
+    lines = source.splitlines()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                row, col = tok.start
+                lines[row - 1] = lines[row - 1][:col]
+        for node in ast.walk(ast.parse(source)):
+            if (isinstance(node, ast.ImportFrom) and node.module == "spanbert_edu.exercises"
+                    and all(a.name.startswith("check_") and a.asname is None for a in node.names)):
+                lines[node.lineno - 1:node.end_lineno] = [""] * (node.end_lineno - node.lineno + 1)
+    except (tokenize.TokenError, SyntaxError):
+        pass                                   # unparsable: judge the raw text
+    return "\n".join(lines)
+
+
+def _calls_the_head(source: str) -> str | None:
+    """Exercise 4: does the function call its ``head`` argument, or its forward / mlp?"""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None                            # nbgrader will fail the cell anyway
+    for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.args.args):
+        head = fn.args.args[0].arg
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == head:
+                return f"{head}(...), the library's SBOHead.forward"
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == head
+                    and node.attr in ("forward", "mlp", "__call__")):
+                return f"{head}.{node.attr}, the library's SBO head doing the exercise"
+    return None
+
+
+def reference_uses(notebook) -> dict[str, str]:
+    """Exercise -> why it is flagged, for a student's notebook (nbformat).
+
+    A library mention in an answer cell flags that exercise; one in a cell the student added
+    flags every exercise answered below it (the name it binds may be used anywhere later)."""
+    flags, tainted = {}, None
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = meta.get("grade_id", "")
+        exercise = grade_id.split("-")[0] if grade_id.endswith("-solution") else None
+        if meta.get("locked") and not exercise:
+            continue                           # restored from the master by nbgrader
+        found = _DYNAMIC.search(_code_only(cell.source))
+        why = f"uses {found.group(0).strip()} (the library holds the reference answers)" if found else None
+        if exercise == "ex4" and why is None:
+            why = _calls_the_head(cell.source)
+        if exercise is None:                  # a cell the student added
+            tainted = tainted or (f"a cell added above it uses {found.group(0).strip()}" if found else None)
+            continue
+        if exercise in EXERCISES and (why or tainted):
+            flags[exercise] = why or tainted
+    return flags
+
+
+def _students(submissions: Path) -> list[Path]:
+    if not submissions.is_dir():
+        raise ValueError(f"submissions must be a folder holding <student>/{NOTEBOOK}.ipynb, got {str(submissions)!r}")
+    found = sorted(p.parent for p in submissions.glob(f"*/{NOTEBOOK}.ipynb"))
+    if not found:
+        raise ValueError(f"no {submissions}/<student>/{NOTEBOOK}.ipynb found: each student's folder holds "
+                         f"their copy of the release")
+    for folder in found:
+        if not _STUDENT_ID.match(folder.name):
+            raise ValueError(f"student folder {folder.name!r}: use letters, digits, '.', '_' or '-' "
+                             "(it becomes the student's id in the gradebook)")
+    return found
+
+
+def _autograde(root: Path, student: str, timeout: int, limit: float) -> str | None:
+    """nbgrader autograde for one student in a child process; None, or what went wrong."""
+    cmd = [sys.executable, "-m", "spanbert_edu.course.grade", str(root), student, str(timeout)]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = child.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)  # the child and the kernel it started
+        child.communicate()
+        return f"stopped after {limit:.0f} s"
+    return None if child.returncode == 0 else (out.decode(errors="replace").strip().splitlines() or ["failed"])[-1]
+
+
+def _scores(root: Path, student: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        try:
+            notebook = gb.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student)
+        except MissingEntry:
+            return {}
+        return {g.name.split("-")[0]: float(g.score or 0.0) for g in notebook.grades}
+
+
+def grade(submissions, out="grades.csv", timeout: int = 60) -> list[dict]:
+    """Grade every ``submissions/<student>/06_exercises.ipynb``; write and return the rows."""
+    import nbformat
+
+    timeout = check_int("timeout", timeout, minimum=1, maximum=3600)
+    students, out = _students(Path(submissions)), Path(out)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        n_cells = len(nbformat.read(generate(root), as_version=4).cells)
+        for folder in students:
+            student, notes = folder.name, []
+            target = root / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+            target.parent.mkdir(parents=True)
+            shutil.copyfile(folder / f"{NOTEBOOK}.ipynb", target)
+            try:
+                flags = reference_uses(nbformat.read(target, as_version=4))
+            except Exception as err:          # not a notebook at all: nbgrader will say so too
+                flags, notes = {}, [f"unreadable notebook ({type(err).__name__})"]
+            problem = _autograde(root, student, timeout, limit=timeout * n_cells + 120)
+            scores = _scores(root, student)
+            row = {"student": student}
+            for exercise in EXERCISES:
+                row[exercise] = 0.0 if exercise in flags else scores.get(exercise, 0.0)
+            row["total"] = sum(row[e] for e in EXERCISES)
+            notes += [f"{e}: {why}" for e, why in flags.items()] + ([f"autograde: {problem}"] if problem else [])
+            row["notes"] = "; ".join(notes)
+            rows.append(row)
+    _write_csv(rows, out)
+    return rows
+
+
+def _write_csv(rows, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["student", *EXERCISES, "total", "notes"])
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, out)                       # a half-written grades file never replaces a whole one
+
+
+def _autograde_child(root: str, student: str, timeout: str) -> None:
+    result = nbgrader_api(Path(root), timeout=int(timeout)).autograde(ASSIGNMENT, student, force=True, create=True)
+    if not result["success"]:
+        print((result.get("error") or "autograde failed").strip().splitlines()[-1])
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    _autograde_child(*sys.argv[1:4])
