@@ -2,7 +2,7 @@
 # Both create ./.venv on first use (scripts/install.sh picks a CPU or CUDA build of torch).
 PY := .venv/bin/python
 
-.PHONY: pretrain test browser-check notebooks demo bench tokenizer clean
+.PHONY: pretrain test browser-check book book-check notebooks demo bench tokenizer clean
 
 pretrain:        ## the main job: install, pretrain the tiny model, print boundary predictions, plot
 	bash scripts/install.sh
@@ -17,6 +17,16 @@ browser-check:   ## run every notebook in JupyterLab in headless Chromium (needs
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	bash scripts/install.sh test,notebooks,browser
 	$(PY) scripts/browser_check.py --out runs/browser
+
+book:            ## the course website in runs/book/ (Jupyter Book; from the stored outputs, offline)
+	bash scripts/install.sh book
+	bash scripts/fetch_widget_js.sh
+	$(PY) scripts/build_book.py
+
+book-check: book ## open every page of the website in headless Chromium (needs Debian's chromium)
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	bash scripts/install.sh browser
+	$(PY) scripts/book_check.py --out runs/book_check
 
 notebooks:       ## re-execute the notebooks from notebooks/src (outputs and widget state stored)
 	$(PY) scripts/build_notebooks.py
