@@ -37,6 +37,10 @@ class AccuracyTable:
         """Accuracy over every prediction added (0 when there is none)."""
         return sum(c for c, _ in self.counts.values()) / max(1, sum(n for _, n in self.counts.values()))
 
+    def totals(self) -> dict:
+        """{key: number of predictions}, keys in increasing order."""
+        return {k: n for k, (_, n) in sorted(self.counts.items())}
+
     def table(self, digits: int | None = 4) -> dict:
         """{key: accuracy}, keys in increasing order, rounded to ``digits`` (None: not rounded)."""
         return {k: c / n if digits is None else round(c / n, digits) for k, (c, n) in sorted(self.counts.items())}
@@ -105,6 +109,9 @@ def evaluate(model, examples, collator, batch_size: int = 16, max_batches: int |
         "mlm_targets": int(sums["mlm_n"]), "sbo_targets": int(sums["sbo_n"]),
         "by_position": {"mlm": hits["mlm_pos"].table(), "sbo": hits["sbo_pos"].table()},
         "by_length": {"mlm": hits["mlm_len"].table(), "sbo": hits["sbo_len"].table()},
+        # how many targets each accuracy above rests on (for error bars)
+        "by_position_n": {"mlm": hits["mlm_pos"].totals(), "sbo": hits["sbo_pos"].totals()},
+        "by_length_n": {"mlm": hits["mlm_len"].totals(), "sbo": hits["sbo_len"].totals()},
     }
 
 
@@ -120,3 +127,41 @@ def heldout_metrics(model, tokenizer, corpus: str = "default", *, max_length: in
                                 linguistic=scheme in LINGUISTIC_MIX)
     return evaluate(model, examples, SpanMaskingCollator(tokenizer, scheme=scheme),
                     batch_size=batch_size, seed=seed)
+
+
+@torch.no_grad()
+def plateau_check(model, tokenizer, corpus: str = "default", *, max_length: int = 128, seed: int = 1234,
+                  batch_size: int = 32, max_batches: int | None = 8, top: int = 5) -> dict:
+    """Is ``model`` on BERT's early plateau? Over held-out span masks from ``seed``: the share of
+    the MLM head's answers taken by its ``top`` most frequent answers, and the accuracy of the
+    frequency baseline, a "model" that answers every masked token with the training corpus'
+    most frequent token. Early in training a model answers almost everything with a few
+    frequent tokens, and its accuracy sits near that baseline."""
+    from .collator import SpanMaskingCollator
+    from .data.examples import prepare_examples
+    from .data.tokenizer import bundled_unigram_counts
+
+    counts = bundled_unigram_counts().astype(float)
+    counts[list(tokenizer.all_special_ids)] = 0                 # never a masked token's answer
+    most_frequent = int(counts.argmax())
+    examples = prepare_examples(tokenizer, corpus, "heldout", max_length=max_length)
+    collator = SpanMaskingCollator(tokenizer, scheme="span")
+    collator.reseed([seed])
+    was_training, answers, targets = model.training, [], []
+    model.eval()
+    for k, start in enumerate(range(0, len(examples), batch_size)):
+        if max_batches is not None and k >= max_batches:
+            break
+        out = model(**collator(examples[start:start + batch_size]))
+        answers.append(out.mlm_logits.argmax(-1))
+        targets.append(out.mlm_targets)
+    model.train(was_training)
+    answers, targets = torch.cat(answers), torch.cat(targets)
+    ids, n = answers.unique(return_counts=True)
+    best = n.argsort(descending=True)[:top]
+    return {"top_answers": [(tokenizer.convert_ids_to_tokens([int(ids[j])])[0], float(n[j]) / len(answers))
+                            for j in best],
+            "top_share": float(n[best].sum()) / len(answers),
+            "accuracy": float((answers == targets).float().mean()),
+            "baseline_token": tokenizer.convert_ids_to_tokens([most_frequent])[0],
+            "baseline_accuracy": float((targets == most_frequent).float().mean()), "targets": len(targets)}

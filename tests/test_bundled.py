@@ -2,6 +2,7 @@
 import sys
 
 import pytest
+import torch
 
 from spanbert_edu import SpanMaskingCollator, load_pretrained
 from spanbert_edu.checkpoint import BUNDLED, read_config
@@ -38,3 +39,19 @@ def test_bundle_reproduces_its_heldout_metrics():
         assert metrics[key] == pytest.approx(stored[key], abs=tol), key
     # past BERT's early plateau (the previous bundled model: 0.143 / 0.101), far above chance (1/8192)
     assert stored["mlm_acc"] > 0.2 and stored["sbo_acc"] > 0.15 and stored["mlm_top5"] > 0.35
+
+
+def test_plateau_check_tells_an_untrained_model_from_the_bundled_one():
+    from spanbert_edu import SpanBertConfig, SpanBertForPreTraining
+    from spanbert_edu.evaluate import plateau_check
+
+    model, tokenizer = load_pretrained()
+    trained = plateau_check(model, tokenizer, max_batches=2)
+    torch.manual_seed(0)
+    untrained = plateau_check(SpanBertForPreTraining(SpanBertConfig.preset("tiny")), tokenizer, max_batches=2)
+    # the same masks (one seed), so the same targets and the same frequency baseline
+    assert (trained["targets"], trained["baseline_accuracy"]) == (untrained["targets"], untrained["baseline_accuracy"])
+    assert trained["baseline_token"] in {".", ",", "the"}
+    assert trained["accuracy"] > 3 * trained["baseline_accuracy"] > 3 * untrained["accuracy"]
+    shares = [share for _, share in trained["top_answers"]]
+    assert shares == sorted(shares, reverse=True) and abs(sum(shares) - trained["top_share"]) < 1e-9

@@ -102,6 +102,14 @@ def notebook_with(answers: dict[str, str], added: str | None = None, base=None):
     ({"ex1": "def expected_span_length(p, n):  # not spanbert_edu's\n    return 1 / p"}, None, set()),
     ({}, "from spanbert_edu.exercises import check_span_masker  # re-run a checker", set()),
     ({}, None, set()),
+    ({"ex2": "import inspect\nspan_masker = inspect.getmodule(check_span_masker).reference_masker()"}, None, {"ex2"}),
+    ({"ex4": "def sbo_forward(head, x, b, l, e):\n    return head.representations(x, b, l)[0] @ e.t() + head.bias"},
+     None, {"ex4"}),
+    ({"ex4": "def sbo_forward(head, x, b, l, e):\n    head.eval()\n    return head.dense1(x)"}, None, set()),
+    ({"ex4": "def layer(linear, norm, x):\n    return norm(linear(x))\n\n"
+             "def sbo_forward(head, x, b, l, e):\n    return layer(head.dense1, head.LayerNorm1, x)"}, None, set()),
+    ({"ex1": 'def expected_span_length(p, n):\n    """Not spanbert_edu\'s: mine."""\n    print("no spanbert_edu here")'},
+     None, set()),
 ])
 def test_reference_uses(released, answer, added, flagged):
     assert set(reference_uses(notebook_with(answer, added, base=released))) == flagged
@@ -116,7 +124,8 @@ def test_grade_planted_submissions(released, tmp_path):
              "ex3": "def sbo_targets(*args):\n    raise SystemExit(3)\n",                            # raises
              "ex4": "def sbo_forward(head, hidden, b, l, e):\n    return head(hidden, b, l, e)[0]\n",  # the reference
              "ex5": "while True:\n    try:\n        pass\n    except BaseException:\n        pass\n"}  # hangs
-    wrong = {**answers, "ex2": answers["ex2"].replace("u < 0.8", "u < 1.0")}                      # never keeps
+    wrong = {**answers, "ex2": answers["ex2"].replace("u < 0.8", "u < 1.0"),                     # never keeps
+             "ex5": answers["ex5"].replace("return mlm + sbo", "return torch.tensor(mlm + sbo)")}  # right, but warns
     for student, nb in {"ada": notebook_with(answers, base=released), "bo": notebook_with({}, base=released),
                         "cy": notebook_with(mixed, base=released), "di": notebook_with(wrong, base=released)}.items():
         (tmp_path / "subs" / student).mkdir(parents=True)
@@ -132,8 +141,11 @@ def test_grade_planted_submissions(released, tmp_path):
     assert score("ada") == points and float(rows["ada"]["total"]) == sum(points.values()) and not rows["ada"]["notes"]
     assert score("bo") == dict.fromkeys(EXERCISES, 0.0)
     assert score("cy") == {**dict.fromkeys(EXERCISES, 0.0), "ex2": points["ex2"]}
-    assert "ex4:" in rows["cy"]["notes"] and "ex1:" not in rows["cy"]["notes"]
+    notes = rows["cy"]["notes"]
+    assert "ex4: head(...)" in notes and "ex1: AssertionError" in notes and "returned None" in notes
+    assert "ex3: AssertionError" in notes and "SystemExit" in notes
     assert score("di") == {**points, "ex2": 0.0}
+    assert "ex2: AssertionError" in rows["di"]["notes"] and "keep" in rows["di"]["notes"]
 
 
 def test_grade_refuses_a_folder_without_submissions(tmp_path):

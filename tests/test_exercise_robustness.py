@@ -212,3 +212,14 @@ def test_loss_mistakes_a_student_found(fn, hint):
 ], ids=["float64 tensor", "python float", "numpy float32", "one-element tensor"])
 def test_loss_accepts_any_scalar(fn):
     assert check_sbo_loss(fn)
+
+
+def test_warnings_from_a_student_function_do_not_escape():
+    import warnings
+
+    def warns(*a):
+        warnings.warn("a student's warning")
+        return right_loss(*a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # any warning escaping would raise here
+        assert check_sbo_loss(warns)

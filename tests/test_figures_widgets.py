@@ -36,16 +36,31 @@ def test_masking_widget(tokenizer):
     assert set(panel.result) == {"subword", "whole_word", "span", "entity", "phrase", "ernie"}
     panel.controls["scheme"].value = "span"
     panel.controls["mlm_probability"].value = 0.5
-    (orig, new, labels), = panel.result.values()
+    (orig, new, labels, _), = panel.result.values()
     assert sum(label != -100 for label in labels) == -(-(len(orig) - 2) * 5 // 10)  # ceil(0.5 n)
 
 
-def test_sbo_widget_shapes(tokenizer):
-    model = SpanBertForPreTraining(SpanBertConfig.preset("tiny"))
+def test_sbo_widget_shows_the_heads_guesses(tokenizer):
+    import torch
+
+    from spanbert_edu.presentation.predict import mask_span
+
+    torch.manual_seed(0)
+    model = SpanBertForPreTraining(SpanBertConfig.preset("tiny")).eval()
     panel = build_sbo_widget(model, tokenizer, SENTENCE)
+    panel.controls["offset"].value = 1
     r = panel.result
-    assert r["x_left"][1] == (64,) and r["p_i"] == (32,) and r["mlp_in"] == (64 * 2 + 32,) and r["mlp_out"] == (64,)
-    panel.controls["position"].value = 9                                # beyond a 3-word span
+    assert len(r["guesses"]) == 5 and [p for _, p in r["guesses"]] == sorted((p for _, p in r["guesses"]), reverse=True)
+    # the same guess as the library's SBOHead.forward on the same masked sentence
+    _, ids, s, e = mask_span(tokenizer, SENTENCE, (2, 4))
+    labels = torch.full((1, 1, model.config.max_span_targets), -100)
+    labels[0, 0, :e - s + 1] = 1
+    with torch.no_grad():
+        hidden, _ = model.bert(ids)
+        logits, _ = model.sbo(hidden, torch.tensor([[[s - 1, e + 1]]]), labels, model.word_embeddings)
+    assert r["guesses"][0][0] == tokenizer.convert_ids_to_tokens([int(logits[1].argmax())])[0]
+    assert r["target"] == tokenizer.convert_ids_to_tokens(tokenizer(SENTENCE)["input_ids"])[s + 1]
+    panel.controls["offset"].value = 9                                  # beyond a 3-word span
     assert isinstance(panel.result, ValueError)
 
 

@@ -20,6 +20,7 @@ from spanbert_edu.masking import ReplacementVocab, SCHEMES
 from spanbert_edu.masking.proposers import make_proposers
 from spanbert_edu.masking.reference import merge_runs
 from spanbert_edu.masking.words import maskable_positions, word_starts_from_word_ids
+from spanbert_edu.data.tokenizer import bundled_unigram_counts
 from spanbert_edu.presentation.widgets import build_masking_widget
 
 tokenizer = load_tokenizer()
@@ -29,7 +30,9 @@ print(EXAMPLE_SENTENCE)
 # ## 1. Six schemes, one sentence
 #
 # At a 25% ratio so that short sentences show something. Orange is `[MASK]`, red a random replacement, green a token kept
-# as it was (all three are prediction targets); an outlined token is an SBO boundary, the neighbour of a masked span.
+# as it was (all three are prediction targets). In the `span` row, an outlined token is an SBO boundary: a neighbour
+# of a masked span that gets SBO targets. A span touching `[CLS]` or `[SEP]` gets none (its outer neighbour is not
+# text), and the other rows outline nothing, because SpanBERT trains SBO together with span masking.
 
 # %%
 plot_masking_schemes(tokenizer, masking_rows(tokenizer, EXAMPLE_SENTENCE, seed=0, mlm_probability=0.25))
@@ -74,11 +77,13 @@ for scheme in SCHEMES:
 # (from the tokenizer's `word_ids()`), and which tokens may be masked.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 enc = tokenizer(EXAMPLE_SENTENCE)
 ids = np.array(enc["input_ids"])
 word_start = word_starts_from_word_ids(enc.word_ids())
 maskable = maskable_positions(ids, tokenizer.all_special_ids)
-vocab = ReplacementVocab.uniform(len(tokenizer), tokenizer.mask_token_id, tokenizer.all_special_ids)
+# random replacements come from the corpus' unigram distribution, as in the collator (and the paper)
+vocab = ReplacementVocab.unigram(bundled_unigram_counts(), tokenizer.mask_token_id, tokenizer.all_special_ids)
 result = mask_sequence(ids, word_start, maskable, MaskingConfig(scheme="span", mlm_probability=0.3), vocab, rng=4)
 tokens = tokenizer.convert_ids_to_tokens(ids)
 for (s, e), action in zip(result.spans, result.span_actions):
@@ -86,6 +91,11 @@ for (s, e), action in zip(result.spans, result.span_actions):
 print("SBO boundaries (s-1, e+1):", result.sbo_boundaries)
 
 # %% [markdown]
+# Two things to notice in this draw. The first span stops inside a word, after the `R` of `R ##oss ##um`: at a 30%
+# ratio the budget is $\lceil 0.3 \times 32 \rceil = 10$ tokens, it was reached at `R`, and the authors stop the moment
+# it is reached. That is the one place where a span may cut a word. The second span ends next to `[SEP]`, so it gets
+# MLM targets only, and the first span's pair (16, 22) is the only SBO boundary pair.
+#
 # Inside `select_geometric_spans` (read it in `spanbert_edu/masking/reference.py`), each draw:
 # 1. samples a length $\ell$ in **words** from the truncated geometric;
 # 2. samples an anchor uniformly over **subword positions** (so a word's chance to start a span grows with its number of pieces); an anchor that is already masked is thrown away with its length;

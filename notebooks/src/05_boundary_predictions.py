@@ -52,9 +52,14 @@ print(format_predictions(predict_span(model, tokenizer, "Raises a KeyError if th
 # ## 3. Accuracy inside the span
 #
 # Measured on the held-out documents when the checkpoint was exported (`spanbert-edu export`), masks from a fixed seed;
-# held-out sentences that also stand word for word in a training document are left out (44 of 957). The first token
-# of a span sits next to a boundary, and both heads do best there (MLM 0.34, SBO 0.29); accuracy falls over the next
-# few offsets. Past offset 7 few spans are left, so the right-hand end of the first plot is noise.
+# held-out sentences that also stand word for word in a training document are left out (44 of 957). Each point
+# carries a 95% interval computed from its number of targets (the MLM counts are printed under the axis). The
+# targets of one span are not independent, so the true intervals are somewhat wider than drawn.
+#
+# What the plots show: position 1 sits next to the left boundary, and both heads do best there (MLM 0.34 on 784
+# targets, SBO 0.29 on 747). From position 2 on, the intervals overlap, so the plot cannot say whether accuracy keeps
+# falling with the position. Past position 8, fewer than 100 targets remain, and the points there are noise. By
+# span length, too, only the short spans have enough targets to compare.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -79,7 +84,8 @@ build_boundary_prediction_widget(model, tokenizer, "Lists are mutable sequences,
 # %% [markdown]
 # ## 5. With the authors' SpanBERT-large
 #
-# The authors released SpanBERT-large (24 layers, 1024 wide, trained for 2.4 M steps on 3.8 billion words) with
+# The authors released SpanBERT-large (24 layers, 1024 wide, about 2.4 M steps of 256 x 512 tokens on BERT's corpus,
+# BooksCorpus and English Wikipedia: 800 M and 2,500 M words by the BERT paper's count) with
 # **both** heads, as a raw fairseq file of about 1.3 GB. `load_pretrained("spanbert-large-cased-with-heads")`
 # downloads it once into the Hugging Face cache (with a progress bar, resuming an interrupted download, and a SHA-256
 # check on every later load) and converts it with `from_authors_checkpoint`. When the file is there, the cell below

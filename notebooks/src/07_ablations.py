@@ -69,6 +69,7 @@ plot_ablation(rows, PAPER)
 # ## Exercises
 # 1. Rerun one arm with five seeds (`python -m spanbert_edu ablate --budget laptop --arms span,subword --seeds 0,1,2,3,4`).
 #    Does the ranking of the two survive?
-# 2. Intrinsic accuracy is measured on *span* masks for every arm. Why does that favour the span-trained arms? Measure
-#    the subword arm on subword masks instead (`heldout_mlm_acc_own_masks` in the JSON rows).
+# 2. Intrinsic accuracy is measured on *span* masks for every arm. Could that favour the span-trained arms? Compare it
+#    with each arm on its own masks (`heldout_mlm_acc_own_masks` in the JSON rows), comparing arms within one column:
+#    the two columns are measured on different held-out batches.
 # 3. Which of the paper's claims would you expect to need the most compute to show, and why?

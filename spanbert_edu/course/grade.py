@@ -11,7 +11,9 @@ each student, in turn:
    graded cell from the master, with ``timeout`` seconds per cell (the kernel is interrupted
    after it). It runs in a child process that is killed if the whole notebook overruns, so a
    student's code that raises, hangs or kills its kernel costs that student points and nobody
-   else anything.
+   else anything;
+3. the CSV's ``notes`` give, for each exercise that scored 0, why: the flag, or the first line
+   of the error its graded cell ended with (for a wrong answer, the checker's hint).
 """
 from __future__ import annotations
 
@@ -31,20 +33,29 @@ from pathlib import Path
 from .._checks import check_int
 from .release import ASSIGNMENT, EXERCISES, NOTEBOOK, generate, nbgrader_api
 
-_DYNAMIC = re.compile(r"\bspanbert_edu\b|__globals__|__wrapped__|sys\.modules|importlib|__import__|"
-                      r"\bglobals\s*\(|\beval\s*\(|\bexec\s*\(")
+# what reaches the library's code from a notebook: importing it, or the introspection that gets
+# at a module through an object (the checkers are in the notebook's namespace)
+_DYNAMIC = re.compile(r"\bspanbert_edu\b|__globals__|__wrapped__|__module__|__dict__|__code__|__closure__|"
+                      r"sys\.modules|\bimportlib\b|__import__|\binspect\b|\bgetmodule\b|"
+                      r"(?<![\w.])(?:globals|vars|eval|exec)\s*\(")
+# exercise 4 hands the student the library's SBOHead: these are the weights it may use
+HEAD_WEIGHTS = {"position_embeddings", "dense1", "LayerNorm1", "dense2", "LayerNorm2", "bias",
+                "eval", "train", "training", "parameters", "named_parameters", "to"}   # harmless module calls
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def _code_only(source: str) -> str:
-    """The source with its comments blanked (a comment may name the library; code may not), and
-    with imports of the checkers themselves, which a student may re-run anywhere."""
+    """The source with its comments and string literals blanked (a comment or a message may name
+    the library; getting at it takes code), and without imports of the checkers themselves,
+    which a student may re-run anywhere."""
     lines = source.splitlines()
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type == tokenize.COMMENT:
-                row, col = tok.start
-                lines[row - 1] = lines[row - 1][:col]
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+        for tok in reversed(tokens):                   # right to left: earlier columns stay valid
+            if tok.type in (tokenize.COMMENT, tokenize.STRING):
+                (r0, c0), (r1, c1) = (tok.start[0] - 1, tok.start[1]), (tok.end[0] - 1, tok.end[1])
+                blank = "''" if tok.type == tokenize.STRING else ""
+                lines[r0:r1 + 1] = [lines[r0][:c0] + blank + lines[r1][c1:]] + [""] * (r1 - r0)
         for node in ast.walk(ast.parse(source)):
             if (isinstance(node, ast.ImportFrom) and node.module == "spanbert_edu.exercises"
                     and all(a.name.startswith("check_") and a.asname is None for a in node.names)):
@@ -55,19 +66,21 @@ def _code_only(source: str) -> str:
 
 
 def _calls_the_head(source: str) -> str | None:
-    """Exercise 4: does the function call its ``head`` argument, or its forward / mlp?"""
+    """Exercise 4: does ``sbo_forward`` use its ``head`` argument for anything but its weights
+    (calling it, ``head.forward``, ``head.mlp``, ``head.representations``, ...)?"""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return None                            # nbgrader will fail the cell anyway
-    for fn in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.args.args):
+    name = EXERCISES["ex4"][0]
+    for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name and n.args.args):
         head = fn.args.args[0].arg
         for node in ast.walk(fn):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == head:
                 return f"{head}(...), the library's SBOHead.forward"
             if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == head
-                    and node.attr in ("forward", "mlp", "__call__")):
-                return f"{head}.{node.attr}, the library's SBO head doing the exercise"
+                    and node.attr not in HEAD_WEIGHTS):
+                return f"{head}.{node.attr}: the head's own code (use only its weights)"
     return None
 
 
@@ -124,6 +137,23 @@ def _autograde(root: Path, student: str, timeout: int, limit: float) -> str | No
     return None if child.returncode == 0 else (out.decode(errors="replace").strip().splitlines() or ["failed"])[-1]
 
 
+def _reasons(root: Path, student: str) -> dict[str, str]:
+    """Exercise -> the first line of the error its graded cell ended with (the checker's hint)."""
+    import nbformat
+
+    path = root / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    if not path.exists():
+        return {}
+    reasons = {}
+    for cell in nbformat.read(path, as_version=4).cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if grade_id.endswith("-tests") and errors:
+            text = (errors[0].get("evalue") or errors[0].get("ename") or "").strip().splitlines() or [""]
+            reasons[grade_id.split("-")[0]] = f"{errors[0].get('ename')}: {text[0][:160]}"
+    return reasons
+
+
 def _scores(root: Path, student: str) -> dict[str, float]:
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -155,12 +185,13 @@ def grade(submissions, out="grades.csv", timeout: int = 60) -> list[dict]:
             except Exception as err:          # not a notebook at all: nbgrader will say so too
                 flags, notes = {}, [f"unreadable notebook ({type(err).__name__})"]
             problem = _autograde(root, student, timeout, limit=timeout * n_cells + 120)
-            scores = _scores(root, student)
+            scores, reasons = _scores(root, student), _reasons(root, student)
             row = {"student": student}
             for exercise in EXERCISES:
                 row[exercise] = 0.0 if exercise in flags else scores.get(exercise, 0.0)
             row["total"] = sum(row[e] for e in EXERCISES)
             notes += [f"{e}: {why}" for e, why in flags.items()] + ([f"autograde: {problem}"] if problem else [])
+            notes += [f"{e}: {why}" for e, why in reasons.items() if e not in flags]
             row["notes"] = "; ".join(notes)
             rows.append(row)
     _write_csv(rows, out)

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -104,9 +105,13 @@ def checker(default_time_limit: float, validate=None):
 
 
 def call(fn, *args):
-    """``(result, None)``, or ``(None, a failed CheckResult)`` when the student's code raises."""
+    """``(result, None)``, or ``(None, a failed CheckResult)`` when the student's code raises.
+    Warnings it issues are swallowed: they are not wrong answers, and the grader (nbgrader) would
+    fail a graded cell for writing them to stderr."""
     try:
-        return fn(*args), None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args), None
     except NotImplementedError:
         return None, fail("not implemented yet (the function raises NotImplementedError)")
     except StudentTimeout:

@@ -47,18 +47,20 @@ def plot_span_lengths(geometric_p: float = 0.2, max_span_length: int = 10, min_s
     return fig
 
 
-def token_roles(original_ids, masked_ids, labels, mask_token_id) -> list[str]:
-    """Per token: "mask", "random", "keep" (targets) or "plain"; "boundary" for x_{s-1}, x_{e+1}."""
+def token_roles(original_ids, masked_ids, labels, mask_token_id, boundaries=()) -> list[str]:
+    """Per token: "mask", "random", "keep" (targets) or "plain"; "boundary" at the positions in
+    ``boundaries``, the (s-1, e+1) pairs the collator returned as SBO targets. (Not every
+    neighbour of a masked run is one: a run touching [CLS] or [SEP] has no SBO target.)"""
     roles = []
     for o, m, lab in zip(original_ids, masked_ids, labels):
         if lab == IGNORE_INDEX:
             roles.append("plain")
         else:
             roles.append("mask" if m == mask_token_id else "keep" if m == o else "random")
-    targets = [r != "plain" for r in roles]
-    for i, t in enumerate(targets):
-        if not t and ((i + 1 < len(targets) and targets[i + 1]) or (i > 0 and targets[i - 1])):
-            roles[i] = "boundary"
+    for pair in boundaries:
+        for i in pair:
+            if 0 <= i < len(roles) and roles[i] == "plain":
+                roles[i] = "boundary"
     return roles
 
 
@@ -82,8 +84,10 @@ def _draw_tokens(ax, tokens, roles, y, x_max, renderer):
 
 def masking_rows(tokenizer, sentence: str = EXAMPLE_SENTENCE, seed: int = 0, mlm_probability: float = 0.25,
                  schemes=SCHEMES, geometric_p: float = 0.2) -> dict:
-    """{scheme: (original ids, masked ids, labels)} for one sentence, each scheme, one seed: the
-    rows :func:`plot_masking_schemes` draws."""
+    """{scheme: (original ids, masked ids, labels, SBO boundary pairs)} for one sentence, each
+    scheme, one seed, as the collator makes them (unigram random replacements included): the rows
+    :func:`plot_masking_schemes` draws."""
+    from ..batch import NO_SPAN
     from ..collator import SpanMaskingCollator
 
     example = {"input_ids": tokenizer(sentence)["input_ids"]}
@@ -91,14 +95,18 @@ def masking_rows(tokenizer, sentence: str = EXAMPLE_SENTENCE, seed: int = 0, mlm
     for scheme in schemes:
         batch = SpanMaskingCollator(tokenizer, scheme=scheme, seed=seed, mlm_probability=mlm_probability,
                                     geometric_p=geometric_p)([example])
-        rows[scheme] = (example["input_ids"], batch["input_ids"][0].tolist(), batch["labels"][0].tolist())
+        pairs = [tuple(int(v) for v in b) for b in batch["span_boundaries"][0].tolist() if b[0] != NO_SPAN]
+        rows[scheme] = (example["input_ids"], batch["input_ids"][0].tolist(), batch["labels"][0].tolist(), pairs)
     return rows
 
 
-def plot_masking_schemes(tokenizer, rows: dict, max_chars: int = 110):
-    """One line per scheme. ``rows``: {scheme: (original_ids, masked_ids, labels)} without padding.
+def plot_masking_schemes(tokenizer, rows: dict, max_chars: int = 110, sbo_schemes=("span",)):
+    """One line per scheme. ``rows``: {scheme: (original_ids, masked_ids, labels[, boundaries])}
+    without padding, as :func:`masking_rows` returns them.
 
-    Colours: [MASK] orange, random red, kept green; the SBO boundary tokens are outlined."""
+    Colours: [MASK] orange, random red, kept green. The SBO boundary tokens are outlined in the
+    rows of ``sbo_schemes`` only: SpanBERT trains SBO with span masking, and a run touching
+    [CLS] or [SEP] gets no SBO target, so its neighbour is not outlined."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     fig = _figure(max_chars * 0.085, 0.45 * len(rows) + 1.3)
@@ -107,11 +115,13 @@ def plot_masking_schemes(tokenizer, rows: dict, max_chars: int = 110):
     ax.set_xlim(-14, max_chars)
     ax.set_ylim(-0.6, len(rows) + 0.7)  # the key sits a full row below the last scheme
     special = set(tokenizer.all_special_ids)
-    for k, (scheme, (orig, new, labels)) in enumerate(rows.items()):
+    for k, (scheme, (orig, new, labels, *rest)) in enumerate(rows.items()):
         keep = [i for i, t in enumerate(orig) if t not in special]
+        where = {i: j for j, i in enumerate(keep)}            # sequence position -> drawn position
+        pairs = [tuple(where.get(i, -1) for i in pair) for pair in (rest[0] if rest else [])]
         tokens = tokenizer.convert_ids_to_tokens([int(new[i]) for i in keep])
         roles = token_roles([orig[i] for i in keep], [new[i] for i in keep], [labels[i] for i in keep],
-                            tokenizer.mask_token_id)
+                            tokenizer.mask_token_id, pairs if scheme in sbo_schemes else ())
         y = len(rows) - k
         ax.text(-1, y, scheme, ha="right", va="center", fontsize=9, weight="bold")
         _draw_tokens(ax, tokens, roles, y, max_chars, renderer)
@@ -122,7 +132,7 @@ def plot_masking_schemes(tokenizer, rows: dict, max_chars: int = 110):
                                         ("kept", COLOURS["keep"]))):
         ax.text(0.45 + i * 12, -0.2, name, fontsize=8, va="center",
                 bbox=dict(fc=colour, ec=colour, boxstyle="round,pad=0.15"))
-    ax.text(36.45, -0.2, "SBO boundary", fontsize=8, va="center",
+    ax.text(36.45, -0.2, f"SBO boundary ({', '.join(sbo_schemes)})", fontsize=8, va="center",
             bbox=dict(fc="white", ec=COLOURS["boundary"], boxstyle="round,pad=0.15", lw=1.2))
     fig.tight_layout()
     return fig
@@ -130,7 +140,11 @@ def plot_masking_schemes(tokenizer, rows: dict, max_chars: int = 110):
 
 def plot_sbo_diagram(words=("an", "American", "football", "game", "."), span=(1, 3), target: int = 1,
                      hidden: int = 256, position_size: int = 200):
-    """The SBO head's wiring for one target: x_{s-1}, x_{e+1} and p_i -> two-layer MLP -> y_i."""
+    """The SBO head's wiring for one target: x_{s-1}, x_{e+1} and p_{i-s} -> two-layer MLP -> y_i.
+
+    Indices follow the paper: x_i is the token at position i of the sequence, the target is
+    x_i with i = s + ``target``, and the position embedding is indexed by the offset i - s
+    (0 for the span's first token, as in the library)."""
     from matplotlib.patches import FancyArrowPatch
 
     fig = _figure(8.0, 4.2)
@@ -139,25 +153,26 @@ def plot_sbo_diagram(words=("an", "American", "football", "game", "."), span=(1,
     ax.set_ylim(0, 6)
     ax.axis("off")
     s, e = span
-    n = len(words)
-    xs = np.linspace(1, 9, n)
-    box = lambda x, y, text, fc, w=1.3: ax.text(x, y, text, ha="center", va="center", fontsize=9,
-                                                bbox=dict(boxstyle="round,pad=0.3", fc=fc, ec="#333", lw=0.8))
+    i = s + target                                             # the target's position in the sequence
+    xs = np.linspace(1, 9, len(words))
+    box = lambda x, y, text, fc, lw=0.8: ax.text(x, y, text, ha="center", va="center", fontsize=9,
+                                                 bbox=dict(boxstyle="round,pad=0.3", fc=fc, ec="#333", lw=lw))
     arrow = lambda a, b: ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=10, color="#555"))
-    for i, (x, w) in enumerate(zip(xs, words)):
-        inside = s <= i <= e
-        box(x, 0.6, "[MASK]" if inside else w, COLOURS["mask"] if inside else COLOURS["plain"])
-        label = ("x_{s-1}" if i == s - 1 else "x_{e+1}" if i == e + 1 else f"x_{i}")
-        box(x, 1.9, f"${label}$", "#dfe7fd" if i in (s - 1, e + 1) else "white")
+    for k, (x, w) in enumerate(zip(xs, words)):
+        inside = s <= k <= e
+        box(x, 0.6, "[MASK]" if inside else w, COLOURS["mask"] if inside else COLOURS["plain"], lw=2 if k == i else 0.8)
+        label = "x_{s-1}" if k == s - 1 else "x_{e+1}" if k == e + 1 else f"x_{k}"
+        box(x, 1.9, f"${label}$", "#dfe7fd" if k in (s - 1, e + 1) else "white")
         arrow((x, 0.85), (x, 1.65))
-    box(5.0, 3.2, f"$[x_{{s-1}}; x_{{e+1}}; p_{{{target}}}]$  ({2 * hidden}+{position_size})", "#fff3b0")
-    box(8.6, 3.2, f"$p_{{{target}}}$: offset {target}\nin the span", "#ffd6a5")
-    arrow((xs[s - 1], 2.15), (4.2, 2.95))
-    arrow((xs[e + 1], 2.15), (5.8, 2.95))
-    arrow((8.0, 3.2), (7.2, 3.2))
+    box(5.0, 3.2, f"$[x_{{s-1}}; x_{{e+1}}; p_{{i-s}}] = [x_{s - 1}; x_{e + 1}; p_{target}]$  "
+                  f"({2 * hidden}+{position_size})", "#fff3b0")
+    box(8.6, 3.2, f"$p_{{{target}}}$: offset i-s = {target}\n(0 = first token)", "#ffd6a5")
+    arrow((xs[s - 1], 2.15), (3.4, 2.95))
+    arrow((xs[e + 1], 2.15), (6.6, 2.95))
+    arrow((8.0, 3.2), (7.6, 3.2))
     box(5.0, 4.25, f"Linear -> GeLU -> LayerNorm   ({hidden})\nLinear -> GeLU -> LayerNorm   ({hidden})", "#caffbf")
     arrow((5.0, 3.45), (5.0, 3.9))
-    box(5.0, 5.4, f"$y_{{{target}}}$ . word embeddings$^T$ + bias  ->  '{words[s + target]}'", "#bdb2ff")
+    box(5.0, 5.4, f"$y_{{{i}}}$ . word embeddings$^T$ + bias  ->  $x_{{{i}}}$ = '{words[i]}'", "#bdb2ff")
     arrow((5.0, 4.65), (5.0, 5.15))
     ax.set_title("Span Boundary Objective: predict each span token from the two boundary tokens "
                  "and its position", fontsize=10)

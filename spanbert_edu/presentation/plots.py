@@ -30,10 +30,11 @@ def smooth(values, weight: float):
 
 
 def plot_loss_curves(runs, metrics=("loss", "mlm_loss", "sbo_loss"), smoothing: float = 0.6,
-                     heldout: bool = True):
+                     heldout: bool = True, log_steps: bool = False):
     """One panel per metric; a line per run (training, smoothed) and dots for held-out evals.
 
-    ``runs``: {name: metrics.jsonl path or list of rows}.
+    ``runs``: {name: metrics.jsonl path or list of rows}. ``log_steps`` puts the steps on a log
+    axis, so that a run of a few hundred steps is not squashed beside one of many thousands.
     """
     from matplotlib.figure import Figure  # no pyplot: no global state, works headless
 
@@ -52,7 +53,8 @@ def plot_loss_curves(runs, metrics=("loss", "mlm_loss", "sbo_loss"), smoothing: 
                 if heldout and ev:
                     ax.plot(*zip(*ev), "o", color=line.get_color(), ms=4, label=f"{name} (held-out)")
             ax.set_title(metric.replace("_", " "))
-            ax.set_xlabel("step")
+            ax.set_xlabel("step (log scale)" if log_steps else "step")
+            ax.set_xscale("log" if log_steps else "linear")
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
@@ -67,22 +69,30 @@ def save_loss_curves(jsonl_path, png_path, name: str = "run") -> Path:
 
 def plot_accuracy_by_position(metrics: dict, table: str = "by_position", max_key: int = 10):
     """MLM vs SBO accuracy by offset inside the span (``table="by_position"``) or by span length
-    in tokens (``"by_length"``), from :func:`spanbert_edu.evaluate.evaluate`'s result."""
+    in tokens (``"by_length"``), from :func:`spanbert_edu.evaluate.evaluate`'s result. Where the
+    metrics hold the number of targets per key (``by_position_n``), each point gets its 95%
+    interval (normal approximation to the binomial) and the MLM counts go under the axis."""
     from matplotlib.figure import Figure
 
     if table not in ("by_position", "by_length"):
         raise ValueError(f"table must be 'by_position' or 'by_length', got {table!r}")
-    fig = Figure(figsize=(5.2, 3.3))
+    fig = Figure(figsize=(5.6, 3.6))
     ax = fig.subplots()
-    for head, style in (("mlm", "o-"), ("sbo", "s--")):
+    counts = metrics.get(f"{table}_n", {})
+    shift = 1 if table == "by_position" else 0                    # offset 0 is "position 1"
+    for head, style, nudge in (("mlm", "o-", -0.08), ("sbo", "s--", 0.08)):
         rows = sorted((int(k), v) for k, v in metrics[table][head].items() if int(k) < max_key + (table == "by_length"))
-        if rows:
-            keys, acc = zip(*rows)
-            keys = [k + 1 for k in keys] if table == "by_position" else keys
-            ax.plot(keys, acc, style, label=f"{head.upper()} head")
-    ax.set_xlabel("position inside the span (1 = first token)" if table == "by_position"
-                  else "span length (tokens)")
-    ax.set_ylabel("held-out accuracy")
+        if not rows:
+            continue
+        keys, acc = np.array([k for k, _ in rows]), np.array([v for _, v in rows])
+        n = np.array([counts.get(head, {}).get(str(k), counts.get(head, {}).get(k, 0)) for k in keys], float)
+        half = np.where(n > 0, 1.96 * np.sqrt(acc * (1 - acc) / np.maximum(n, 1)), np.nan) if counts else None
+        ax.errorbar(keys + shift + nudge, acc, yerr=half, fmt=style, capsize=2, label=f"{head.upper()} head")
+        if head == "mlm" and counts:
+            ax.set_xticks(keys + shift, [f"{k + shift}\n{int(c)}" for k, c in zip(keys, n)], fontsize=7)
+    what = "position inside the span (1 = first token)" if table == "by_position" else "span length (tokens)"
+    ax.set_xlabel(what + ("; below: MLM targets" if counts else ""))
+    ax.set_ylabel("held-out accuracy" + (" (95% interval)" if counts else ""))
     ax.set_ylim(0, None)
     ax.grid(alpha=0.3)
     ax.legend()

@@ -79,9 +79,9 @@ def build_masking_widget(tokenizer, sentence: str) -> Panel:
     return Panel(controls, compute, lambda rows: plot_masking_schemes(tokenizer, rows), columns=2)
 
 
-def build_sbo_widget(model, tokenizer, sentence: str, span_words=(2, 4)) -> Panel:
-    """Pick a span (word indices) and a position in it -> the vectors that feed the SBO head,
-    with shapes: x_{s-1}, x_{e+1}, p_i, the MLP input and output."""
+def build_sbo_widget(model, tokenizer, sentence: str, span_words=(2, 4), top_k: int = 5) -> Panel:
+    """Pick a span (word indices) and an offset in it -> the two boundary tokens the SBO head
+    sees and its ``top_k`` guesses for the token at that offset, next to the answer."""
     import torch
 
     n_words = len([w for w in set(tokenizer(sentence).word_ids()) if w is not None])
@@ -93,54 +93,55 @@ def build_sbo_widget(model, tokenizer, sentence: str, span_words=(2, 4)) -> Pane
     controls = {
         "first": W.IntSlider(value=span_words[0], min=1, max=n_words - 2, description="first word"),
         "last": W.IntSlider(value=span_words[1], min=1, max=n_words - 2, description="last word"),
-        "position": W.IntSlider(value=0, min=0, max=model.config.max_span_targets - 1, description="p_i"),
+        "offset": W.IntSlider(value=0, min=0, max=model.config.max_span_targets - 1, description="offset i-s"),
     }
 
     @torch.no_grad()
-    def compute(first, last, position):
+    def compute(first, last, offset):
         if last < first:
             raise ValueError(f"last word ({last}) must be >= first word ({first})")
         enc, ids, s, e = mask_span(tokenizer, sentence, (first, last))
-        if position > e - s:
-            raise ValueError(f"p_i={position} is outside the span ({e - s + 1} tokens)")
-        hidden, _ = model.eval().bert(ids)
+        if offset > e - s:
+            raise ValueError(f"offset {offset} is outside the span ({e - s + 1} tokens: 0..{e - s})")
+        hidden, _ = model.eval().bert(ids)                     # the encoder sees the masked span
         head = model.sbo
-        x_left, x_right = hidden[0, s - 1], hidden[0, e + 1]
-        p_i = head.position_embeddings.weight[position]
-        h0 = torch.cat([x_left, x_right, p_i])
-        y = head.mlp(h0)
+        h0 = torch.cat([hidden[0, s - 1], hidden[0, e + 1], head.position_embeddings.weight[offset]])
+        probs = (head.mlp(h0) @ model.word_embeddings.t() + head.bias).softmax(-1)     # (V,)
+        best = probs.topk(top_k)
         toks = tokenizer.convert_ids_to_tokens(enc["input_ids"])
-        return {"tokens": toks, "span": (s, e), "target": toks[s + position],
-                "x_left": (toks[s - 1], tuple(x_left.shape)), "x_right": (toks[e + 1], tuple(x_right.shape)),
-                "p_i": tuple(p_i.shape), "mlp_in": tuple(h0.shape), "mlp_out": tuple(y.shape)}
+        return {"tokens": toks, "span": (s, e), "target": toks[s + offset], "offset": offset,
+                "guesses": list(zip(tokenizer.convert_ids_to_tokens(best.indices), best.values.tolist()))}
 
     def render(r):
         s, e = r["span"]
-        shown = " ".join(f"<b>[{html.escape(t)}]</b>" if s <= i <= e else html.escape(t)
+        shown = " ".join(f"<b>[{html.escape(t)}]</b>" if s <= i <= e else
+                         f"<u>{html.escape(t)}</u>" if i in (s - 1, e + 1) else html.escape(t)
                          for i, t in enumerate(r["tokens"]))
-        return HTML(f"<p>{shown}</p><ul>"
-                    f"<li>x<sub>s-1</sub> = h('{html.escape(r['x_left'][0])}'): {r['x_left'][1]}</li>"
-                    f"<li>x<sub>e+1</sub> = h('{html.escape(r['x_right'][0])}'): {r['x_right'][1]}</li>"
-                    f"<li>p<sub>i</sub>: {r['p_i']} &nbsp; target '{html.escape(r['target'])}'</li>"
-                    f"<li>MLP input [x<sub>s-1</sub>; x<sub>e+1</sub>; p<sub>i</sub>]: {r['mlp_in']} "
-                    f"&rarr; output y<sub>i</sub>: {r['mlp_out']}</li></ul>")
+        guesses = ", ".join(f"{'<b>*</b>' if g == r['target'] else ''}{html.escape(g)} {p:.2f}" for g, p in r["guesses"])
+        return HTML(f"<p>{shown}</p><p>The head sees x<sub>s-1</sub> = '{html.escape(r['tokens'][s - 1])}', "
+                    f"x<sub>e+1</sub> = '{html.escape(r['tokens'][e + 1])}' (underlined) and p<sub>{r['offset']}</sub>."
+                    f"<br>Answer '{html.escape(r['target'])}'; SBO top-{len(r['guesses'])}: {guesses}</p>")
 
     return Panel(controls, compute, render)
 
 
-def build_loss_curve_widget(runs: dict) -> Panel:
-    """Choose runs, metrics and smoothing -> loss curves (``runs``: {name: metrics.jsonl or rows})."""
+def build_loss_curve_widget(runs: dict, log_steps: bool = True) -> Panel:
+    """Choose runs, metrics, smoothing and the step axis -> loss curves (``runs``: {name:
+    metrics.jsonl or rows}). The log step axis is the default: runs of very different lengths
+    then share a plot without the short one being squashed against the left edge."""
     controls = {
         "names": W.SelectMultiple(options=list(runs), value=tuple(runs), description="runs"),
         "metrics": W.SelectMultiple(options=["loss", "mlm_loss", "sbo_loss", "mlm_acc", "sbo_acc"],
                                     value=("loss", "mlm_loss", "sbo_loss"), description="metrics"),
         "smoothing": W.FloatSlider(value=0.6, min=0.0, max=0.95, step=0.05, description="smoothing"),
+        "log_steps": W.Checkbox(value=log_steps, description="log-scale steps"),
     }
 
-    def compute(names, metrics, smoothing):
+    def compute(names, metrics, smoothing, log_steps):
         if not names or not metrics:
             raise ValueError("choose at least one run and one metric")
-        return plot_loss_curves({n: runs[n] for n in names}, metrics=tuple(metrics), smoothing=smoothing)
+        return plot_loss_curves({n: runs[n] for n in names}, metrics=tuple(metrics), smoothing=smoothing,
+                                log_steps=log_steps)
 
     return Panel(controls, compute)
 

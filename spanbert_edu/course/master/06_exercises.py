@@ -205,6 +205,8 @@ verdict
 # %% [markdown]
 # ## Going further
 # 1. Make your masker faster than the reference on a batch (hint: `spanbert_edu/masking/batched.py`).
-# 2. Change your SBO forward to use only $x_{s-1}$ (no right boundary). Train the `tiny` model with it
-#    (`pretrain(preset="tiny")` with your head swapped in) and compare the SBO accuracy by position.
+# 2. Change your SBO forward to use only $x_{s-1}$ (no right boundary). `pretrain` has no place for another head:
+#    build the `tiny` model, put a module using your forward in place of `model.sbo`, train it with a short loop of
+#    your own (`train_arm` in `spanbert_edu/experiments/toy/experiment.py` is a compact example), and compare the SBO
+#    accuracy by position with the standard head trained the same way.
 # 3. Why does the SBO head use a 200-dimensional position embedding instead of $H$? What would change?
