@@ -8,6 +8,11 @@ Same config, same weights (ours exported with ``to_hf_bert``), same batch and ma
 AdamW step. Each model trains in its own child process (so each peak RSS is its own); the
 parent first checks that the two losses agree given equal weights and masks (dropout off).
 Tokens/s counts real (non-padding) tokens over the median step after two warm-up steps.
+
+In the same run the parent measures this machine's best GEMM throughput in fp32 and bf16
+(``flops.gemm_peak``), counts each variant's model FLOPs per step (``flops.step_flops``: ours
+decodes the masked tokens only, HF every position), and prints the share of that peak each
+step achieves, for the precision it ran in.
 """
 import argparse
 import copy
@@ -19,6 +24,8 @@ import sys
 import time
 
 import torch
+
+from flops import gemm_peak, step_flops
 
 
 def build(preset, max_length, batch_size, seed=0):
@@ -100,6 +107,12 @@ def main():
     with torch.no_grad():
         a, b = loss_of(ours, batch).item(), loss_of(hf, batch).item()
     print(f"equal weights and masks, dropout off: loss ours {a:.6f}, HF+SBO {b:.6f}, |diff| {abs(a - b):.2e}")
+    peaks = {"fp32": gemm_peak(torch.float32), "bf16": gemm_peak(torch.bfloat16)}
+    flops = {"ours": step_flops(ours.config, batch, "masked"), "hf": step_flops(ours.config, batch, "all")}
+    print(f"best GEMM on {torch.get_num_threads()} threads: fp32 {peaks['fp32'] / 1e9:,.0f} GFLOP/s, "
+          f"bf16 {peaks['bf16'] / 1e9:,.0f} GFLOP/s")
+    for which, f in flops.items():
+        print(f"model FLOPs per step, {which}: " + ", ".join(f"{k} {v / 1e9:.1f} G" for k, v in f.items()))
     variants = [("ours", "fp32", False), ("ours", "bf16", False), ("hf", "fp32", False), ("hf", "bf16", False)]
     if not args.no_compile:
         variants.append(("ours", "bf16", True))
@@ -118,15 +131,17 @@ def main():
     print(f"\npreset {args.preset}, batch {args.batch_size} x {args.max_length}, CPU threads "
           f"{torch.get_num_threads()}, native bf16: {cpu_bf16()}, median of {args.steps} training steps "
           "(forward, backward, AdamW)\n")
-    print("| model | precision | step (s) | tokens/s | vs ours fp32 | vs HF, same precision | peak RSS (MB) |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| model | precision | step (s) | tokens/s | vs ours fp32 | vs HF, same precision | share of GEMM peak "
+          "| peak RSS (MB) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for (which, precision, compiled), r in results.items():
         hf = results.get(("hf", precision, False))
         vs_hf = f"{r['tokens_per_s'] / hf['tokens_per_s']:.2f}x" if hf else "-"
         label = f"{precision} autocast" if precision == "bf16" else precision
+        share = flops[which]["total"] / r["step_s"] / peaks[precision]
         print(f"| {names[which]}{' + torch.compile' if compiled else ''} | {label} | {r['step_s']:.3f} | "
               f"{r['tokens_per_s']:,.0f} | {r['tokens_per_s'] / base['tokens_per_s']:.2f}x | {vs_hf} | "
-              f"{r['peak_rss_mb']:,.0f} |")
+              f"{share:.0%} | {r['peak_rss_mb']:,.0f} |")
 
 
 def cpu_bf16():

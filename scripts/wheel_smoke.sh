@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build the wheel, install it into a fresh virtualenv and use it from another folder: the
 # bundled model, the committed results and every figure must come from the installed package.
+# Then the sdist, in the same virtualenv (torch is installed once): scripts/sdist_smoke.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$(pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 .venv/bin/python -m pip wheel --no-deps --quiet -w "$tmp/dist" .
@@ -16,3 +18,4 @@ n="$(ls "$tmp/figures" | wc -l)"
 [ "$n" -eq 9 ] || { echo "[wheel] figures wrote $n files, expected 9"; exit 1; }
 "$tmp/venv/bin/python" -c "import spanbert_edu, sys; assert 'site-packages' in spanbert_edu.__file__, spanbert_edu.__file__"
 echo "[wheel] installed wheel: fill, figures (9 files) and the bundled model work from $tmp"
+VENV="$tmp/venv" bash "$repo/scripts/sdist_smoke.sh"

@@ -7,7 +7,10 @@ passes ``geometric_p=1.5`` reads exactly what to change. It also holds the file 
 from __future__ import annotations
 
 import hashlib
+import math
 import numbers
+import os
+from pathlib import Path
 
 
 # Seeds are mixed with step numbers into torch's 64-bit seed (seed * 1_000_003 + step * 101 + rank),
@@ -35,6 +38,38 @@ def check_real(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
     return float(value)
+
+
+def check_finite(name: str, value, *, positive: bool = True) -> float:
+    """A finite real number, > 0 (``positive``) or >= 0: NaN would train or fit on silently."""
+    number = check_real(name, value)
+    if not (math.isfinite(number) and (number > 0 if positive else number >= 0)):
+        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {value!r}")
+    return number
+
+
+def check_text(name: str, value, *, optional: bool = False) -> str | None:
+    """A non-blank string (or None when ``optional``): a blank name, folder or device is never
+    what was meant (as a path, "" is the current folder)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string{' or None' if optional else ''}, got {value!r} "
+                        f"({type(value).__name__})")
+    if not value.strip():
+        raise ValueError(f"{name} must not be blank, got {value!r}")
+    return value
+
+
+def check_path(name: str, value) -> Path:
+    """A file or folder path: a str or os.PathLike, not blank ("" would be the current folder)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {value!r} ({type(value).__name__})")
+    if not value.strip():
+        raise ValueError(f"{name} must name a file or folder, got {value!r} (a blank path is the current folder)")
+    return Path(value)
 
 
 def check_geometric_p(value, name: str = "geometric_p") -> float:

@@ -48,7 +48,7 @@ def is_checkpoint(directory) -> bool:
         return False
     try:
         meta = json.loads((directory / "config.json").read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
     return isinstance(meta, dict) and "format" in meta and "model" in meta
 
@@ -153,11 +153,13 @@ def read_config(directory) -> dict:
         raise ValueError(f"{directory} is not a checkpoint folder (no config.json)")
     try:
         meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: "[[[[..."
         raise ValueError(f"{path} is corrupt: {err}") from err
     if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict):
         raise ValueError(f"{path} is not a spanbert_edu checkpoint config: it needs a \"model\" "
                          "object with the SpanBertConfig fields")
+    if not isinstance(meta.get("sha256") or {}, dict):  # "sha256": 5 was an AttributeError in load_model
+        raise ValueError(f"{path}: \"sha256\" must be an object of file -> digest, got {meta['sha256']!r}")
     return meta
 
 

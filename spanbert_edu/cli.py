@@ -131,6 +131,13 @@ def _run_toy(args):
     out = Path(args.out)
     if out.suffix != ".json":
         raise ValueError(f"--out must name a .json file, got {args.out!r}")
+    # checked before training, not after it: a folder at --out, or a file where its folder goes,
+    # failed only once every arm had trained
+    if out.is_dir():
+        raise ValueError(f"--out {args.out!r} is a folder; name a .json file")
+    blocked = [p for p in out.parents if p.exists() and not p.is_dir()]
+    if blocked:
+        raise ValueError(f"--out {args.out!r} cannot be written: {blocked[0]} is a file, not a folder")
     result = run_toy(args.seeds, cfg)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".tmp-{out.name}")
@@ -158,7 +165,7 @@ def _run_fill(args):
     if tokenizer is None:
         raise ValueError("the authors' file ships no vocabulary here; load BERT's cased WordPiece "
                          "(bert-large-cased) in Python and call spanbert_edu.presentation.fill.fill_span")
-    if args.candidates:
+    if args.candidates is not None:  # --candidates "" used to fill the blank instead, silently
         for r in rank_spans(model, tokenizer, args.text, [c.strip() for c in args.candidates.split(",")]):
             sbo = f"{r['sbo']:.3f}" if r["sbo"] is not None else "-"
             print(f"{r['score']:8.3f}  {r['candidate']!r}  (MLM {r['mlm']:.3f}, SBO {sbo} mean log-prob per token)")
@@ -185,8 +192,16 @@ def _run_export_hf(args):
           + ("" if tokenizer is not None else " (no tokenizer written: use bert-large-cased's)"))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's own errors (a bad int, an unknown flag) in one line, as ours are: its default
+    prints the whole usage first (19 lines for ``finetune``)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="spanbert-edu", description="SpanBERT for learning.")
+    parser = _Parser(prog="spanbert-edu", description="SpanBERT for learning.")
     sub = parser.add_subparsers(dest="command", required=True)
     _pretrain_parser(sub)
     _finetune_parser(sub)
@@ -244,12 +259,13 @@ def main(argv=None):
         parser.exit(2, f"spanbert-edu {args.command}: error: {_with_flag_names(str(err))}\n")
 
 
-# TrainConfig field -> the flag a command-line user typed
+# a config field (or fill's argument) -> the flag a command-line user typed
 _FLAGS = {"learning_rate": "--lr", "warmup_steps": "--warmup", "weight_decay": "--weight-decay",
           "batch_size": "--batch-size", "max_length": "--max-length", "out_dir": "--out",
           "sbo_weight": "--sbo-weight", "eval_every": "--eval-every", "save_every": "--save-every",
           "log_every": "--log-every", "max_grad_norm": "--max-grad-norm", "resume=True": "--resume",
-          "overwrite=True": "--overwrite", "hidden_dropout_prob": "--dropout"}
+          "overwrite=True": "--overwrite", "hidden_dropout_prob": "--dropout",
+          "n_tokens": "--tokens", "top_k": "--top-k"}
 
 
 def _with_flag_names(message: str) -> str:

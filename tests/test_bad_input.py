@@ -1,7 +1,9 @@
 """What a hostile new user found (issue 9): nothing lost, nothing silently wrong, clear errors.
 
-Each case is a repro of a reported defect; the table-driven tests at the end cover the same
-class of input for the training arguments."""
+Each case is a repro of a reported defect. Every row (a parametrized case, or a test that is one
+case) names its class of defect (``CLASSES``; ``python scripts/bad_input_counts.py`` counts them).
+The tables at the end cover every entry point added since issue 9: the download, the authors'
+file, the toy world, fill, finetune and its resume, and what the wheel and the sdist carry."""
 import json
 import math
 import subprocess
@@ -17,6 +19,36 @@ from spanbert_edu.cli import main
 from spanbert_edu.heads import SpanBertForPreTraining
 from spanbert_edu.model import SpanBertConfig
 from spanbert_edu.train import TrainConfig, pretrain
+
+# The issue's classes of defect. Every row of this suite (a parametrized case, or a test that is
+# one case) names the class it keeps out; scripts/bad_input_counts.py prints the rows per class.
+CLASSES = {"wheel": "1 wheel/install", "files": "2 user files overwritten or deleted",
+           "cli": "3 tracebacks from the command line",
+           "api": "4 silent wrong results and raw errors in the Python API",
+           "fixed": "5 keep it fixed (what a fix must still accept)"}
+ROWS = []  # (class, test name), one per row
+
+
+def table(kind, names, cases, ids=None):
+    """``pytest.mark.parametrize(names, cases, ids=ids)``; each case is one row of class ``kind``."""
+    assert kind in CLASSES, kind
+    cases = list(cases)
+
+    def register(test):
+        ROWS.extend((kind, test.__name__) for _ in cases)
+        return pytest.mark.parametrize(names, cases, ids=ids)(test)
+    return register
+
+
+def case(kind):
+    """The decorated test is one row of class ``kind``."""
+    assert kind in CLASSES, kind
+
+    def register(test):
+        ROWS.append((kind, test.__name__))
+        return test
+    return register
+
 
 QUICK = dict(preset="tiny", batch_size=4, max_length=32, steps=4, warmup_steps=1, log_every=1,
              eval_every=4, eval_batches=1, save_every=2, progress=False, echo=lambda *a: None)
@@ -39,6 +71,7 @@ def cli(*argv):
 
 
 # --- 1. export never deletes what is not ours ----------------------------------------------
+@case("files")
 def test_export_refuses_a_folder_with_other_files(run, tmp_path, capsys):
     target = tmp_path / "d"
     target.mkdir()
@@ -51,7 +84,7 @@ def test_export_refuses_a_folder_with_other_files(run, tmp_path, capsys):
     assert (target / "thesis.txt").read_text() == "x" and (target / "model.safetensors").exists()
 
 
-@pytest.mark.parametrize("where", ["checkpoint", "run", "parent_of_run", "inside"])
+@table("files", "where", ["checkpoint", "run", "parent_of_run", "inside"])
 def test_export_refuses_the_source_and_its_folders(run, where, capsys):
     ck = run / "checkpoints" / "step-000004"
     target = {"checkpoint": ck, "run": run, "parent_of_run": run.parent, "inside": ck / "x"}[where]
@@ -61,6 +94,7 @@ def test_export_refuses_the_source_and_its_folders(run, where, capsys):
     assert sorted(p.name for p in ck.iterdir()) == before and is_checkpoint(ck)
 
 
+@case("files")
 def test_export_replaces_an_earlier_export(run, tmp_path):
     ck = run / "checkpoints" / "step-000004"
     assert cli("export", ck, tmp_path / "e") == 0
@@ -70,6 +104,7 @@ def test_export_replaces_an_earlier_export(run, tmp_path):
     assert not list(tmp_path.glob(".old-*")) and not list(tmp_path.glob(".tmp-*"))
 
 
+@case("files")
 def test_save_checkpoint_refuses_a_file(tmp_path):
     (tmp_path / "f").write_text("keep me")
     with pytest.raises(ValueError, match="not a spanbert_edu checkpoint"):
@@ -78,6 +113,7 @@ def test_save_checkpoint_refuses_a_file(tmp_path):
 
 
 # --- 2. a fresh run into an old run's folder -------------------------------------------------
+@case("files")
 def test_fresh_run_into_a_used_folder_refuses(run, capsys):
     with pytest.raises(ValueError, match=r"resume=True \(--resume\).*overwrite=True \(--overwrite\)"):
         pretrain(out_dir=str(run), **{**QUICK, "seed": 3})
@@ -86,6 +122,7 @@ def test_fresh_run_into_a_used_folder_refuses(run, capsys):
     assert "--resume" in err and "--overwrite" in err and "Traceback" not in err
 
 
+@case("files")
 def test_overwrite_starts_afresh(tmp_path):
     pretrain(out_dir=str(tmp_path), **QUICK)
     (tmp_path / "notes.txt").write_text("mine")
@@ -96,7 +133,7 @@ def test_overwrite_starts_afresh(tmp_path):
 
 
 # --- 3. resume checks every setting that changes what is trained -----------------------------
-@pytest.mark.parametrize("change", [{"learning_rate": 5e-3}, {"seed": 7}, {"scheme": "subword"},
+@table("api", "change", [{"learning_rate": 5e-3}, {"seed": 7}, {"scheme": "subword"},
                                     {"batch_size": 8}, {"warmup_steps": 2}, {"steps": 6}])
 def test_resume_with_other_settings_refuses(run, change):
     key = next(iter(change))
@@ -104,6 +141,7 @@ def test_resume_with_other_settings_refuses(run, change):
         pretrain(out_dir=str(run), resume=True, **{**QUICK, **change})
 
 
+@case("fixed")
 def test_resume_may_change_how_it_is_watched(tmp_path):
     pretrain(out_dir=str(tmp_path), **{**QUICK, "steps": 2, "save_every": 2})
     with pytest.raises(ValueError):
@@ -113,12 +151,14 @@ def test_resume_may_change_how_it_is_watched(tmp_path):
 
 
 # --- 4/5. NaN weights are never saved; training arguments are validated ----------------------
+@case("api")
 def test_nan_weight_decay_is_refused_before_training(tmp_path):
     with pytest.raises(ValueError, match="weight_decay must be a finite number"):
         pretrain(out_dir=str(tmp_path), weight_decay=float("nan"), **QUICK)
     assert not (tmp_path / "checkpoints").exists()
 
 
+@case("api")
 def test_non_finite_weights_stop_without_a_checkpoint(tmp_path, monkeypatch):
     real_step = torch.optim.AdamW.step
 
@@ -151,13 +191,13 @@ BAD_TRAIN_ARGS = [
 ]
 
 
-@pytest.mark.parametrize("name,value,error", BAD_TRAIN_ARGS)
+@table("api", "name,value,error", BAD_TRAIN_ARGS)
 def test_bad_training_arguments_name_the_argument(name, value, error):
     with pytest.raises(error, match=name):
         TrainConfig(**{name: value})
 
 
-@pytest.mark.parametrize("device", ["gpu7", "cuda:0" if not torch.cuda.is_available() else "nonsense"])
+@table("api", "device", ["gpu7", "cuda:0" if not torch.cuda.is_available() else "nonsense"])
 def test_bad_devices_are_refused_clearly(device, tmp_path):
     from spanbert_edu.devices import resolve_device
 
@@ -165,11 +205,13 @@ def test_bad_devices_are_refused_clearly(device, tmp_path):
         resolve_device(device)
 
 
+@case("fixed")
 def test_good_edge_values_are_accepted():
     TrainConfig(max_grad_norm=math.inf, weight_decay=0.0, sbo_weight=0.0, learning_rate=1e-9)
 
 
 # --- 8. resume on a finished run; 11. a torn log line --------------------------------------
+@case("cli")
 def test_resume_of_a_finished_run_says_so(run, capsys):
     argv = ["pretrain", "--preset", "tiny", "--batch-size", "4", "--max-length", "32", "--steps", "4",
             "--warmup", "1", "--save-every", "2", "--eval-every", "4", "--log-every", "1", "--lr", "1e-3",
@@ -178,6 +220,7 @@ def test_resume_of_a_finished_run_says_so(run, capsys):
     assert "already complete" in capsys.readouterr().out
 
 
+@case("files")
 def test_torn_last_log_line_is_tolerated(tmp_path):
     pretrain(out_dir=str(tmp_path), **QUICK)
     log = tmp_path / "metrics.jsonl"
@@ -186,6 +229,7 @@ def test_torn_last_log_line_is_tolerated(tmp_path):
     assert all(json.loads(line) for line in log.read_text().splitlines())
 
 
+@case("cli")
 def test_cli_errors_are_one_line_with_flag_names(tmp_path):
     done = subprocess.run([sys.executable, "-m", "spanbert_edu", "pretrain", "--lr", "-1", "--steps", "1",
                            "--out", str(tmp_path)], capture_output=True, text=True)
@@ -220,7 +264,7 @@ BAD_EXAMPLES = [
 ]
 
 
-@pytest.mark.parametrize("examples,error,match", BAD_EXAMPLES)
+@table("api", "examples,error,match", BAD_EXAMPLES)
 def test_collator_refuses_bad_examples(tok, examples, error, match):
     from spanbert_edu import SpanMaskingCollator
 
@@ -228,7 +272,7 @@ def test_collator_refuses_bad_examples(tok, examples, error, match):
         SpanMaskingCollator(tok, seed=0)(examples)
 
 
-@pytest.mark.parametrize("counts", ["nan", "negative", "zero"])
+@table("api", "counts", ["nan", "negative", "zero"])
 def test_collator_refuses_bad_unigram_counts(tok, counts):
     import numpy as np
 
@@ -242,6 +286,7 @@ def test_collator_refuses_bad_unigram_counts(tok, counts):
         SpanMaskingCollator(tok, unigram_counts=values)
 
 
+@case("fixed")
 def test_collator_accepts_numpy_integer_seeds(tok):
     import numpy as np
 
@@ -253,7 +298,7 @@ def test_collator_accepts_numpy_integer_seeds(tok):
 
 
 # --- 10. widgets show a message instead of crashing ------------------------------------------
-@pytest.mark.parametrize("sentence", ["", "Hello", "Two words"])
+@table("api", "sentence", ["", "Hello", "Two words"])
 def test_sbo_widget_on_too_short_sentences(tok, sentence):
     from spanbert_edu.presentation.widgets import build_sbo_widget
 
@@ -261,6 +306,7 @@ def test_sbo_widget_on_too_short_sentences(tok, sentence):
     assert isinstance(panel.result, ValueError) and "at least 3 words" in str(panel.result)
 
 
+@case("api")
 def test_loss_curve_widget_on_a_missing_file(tmp_path):
     from spanbert_edu.presentation.widgets import build_loss_curve_widget
 
@@ -269,6 +315,7 @@ def test_loss_curve_widget_on_a_missing_file(tmp_path):
 
 
 # --- 11. clear errors instead of raw crashes --------------------------------------------------
+@case("api")
 def test_non_utf8_corpus_file_is_named(tmp_path):
     from spanbert_edu.data import load_corpus
 
@@ -278,7 +325,7 @@ def test_non_utf8_corpus_file_is_named(tmp_path):
         load_corpus(str(tmp_path))
 
 
-@pytest.mark.parametrize("content", ['{"format": 1}', '{"format": 1, "model": null}', "[]", "not json"])
+@table("api", "content", ['{"format": 1}', '{"format": 1, "model": null}', "[]", "not json"])
 def test_config_without_a_model_is_refused(run, tmp_path, content):
     from spanbert_edu.checkpoint import load_model
 
@@ -289,6 +336,7 @@ def test_config_without_a_model_is_refused(run, tmp_path, content):
         load_model(folder)
 
 
+@case("api")
 def test_from_hf_bert_refuses_other_architectures_and_decoders():
     from transformers import BertConfig, BertModel, GPT2Config, GPT2Model
 
@@ -301,7 +349,7 @@ def test_from_hf_bert_refuses_other_architectures_and_decoders():
         from_hf_bert(BertModel(BertConfig(**small, is_decoder=True)))
 
 
-@pytest.mark.parametrize("field,value,error", [("layer_norm_eps", float("nan"), ValueError),
+@table("api", "field,value,error", [("layer_norm_eps", float("nan"), ValueError),
                                                ("layer_norm_eps", "1e-12", TypeError),
                                                ("layer_norm_eps", 0.0, ValueError),
                                                ("initializer_range", float("inf"), ValueError),
@@ -311,6 +359,7 @@ def test_model_config_values(field, value, error):
         SpanBertConfig(**{field: value})
 
 
+@case("files")
 def test_stale_temporary_folders_are_cleaned(tmp_path):
     pretrain(out_dir=str(tmp_path), **QUICK)
     stale = tmp_path / "checkpoints" / ".tmp-step-000006"
@@ -323,6 +372,7 @@ def test_stale_temporary_folders_are_cleaned(tmp_path):
     assert not stale.exists() and (foreign / "notes.txt").exists()
 
 
+@case("files")
 def test_full_disk_names_the_path_and_free_space(tmp_path, monkeypatch):
     import safetensors.torch
 
@@ -336,6 +386,7 @@ def test_full_disk_names_the_path_and_free_space(tmp_path, monkeypatch):
 
 
 # --- 12. a flipped bit in the weights is caught ------------------------------------------------
+@case("api")
 def test_weights_checksum_is_verified(tmp_path):
     from spanbert_edu.checkpoint import load_model
 
@@ -348,7 +399,7 @@ def test_weights_checksum_is_verified(tmp_path):
         load_model(folder)
 
 
-@pytest.mark.parametrize("source", ["", "  ", "default+", "+default"])
+@table("api", "source", ["", "  ", "default+", "+default"])
 def test_a_blank_corpus_name_is_refused(source):
     # "" used to read every .txt file of the current folder
     from spanbert_edu.data import load_corpus
@@ -357,6 +408,7 @@ def test_a_blank_corpus_name_is_refused(source):
         load_corpus(source)
 
 
+@case("api")
 def test_figures_refuse_a_blank_folder():
     from spanbert_edu.presentation.figures import make_figures
 
@@ -364,19 +416,46 @@ def test_figures_refuse_a_blank_folder():
         make_figures("")
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["fill", "--top-k", "100000", "Return a [BLANK] of it."], "top_k must be at most the vocabulary size (8192), got 100000"),
+BLANKED = "Return a [BLANK] of it."
+
+
+@table("cli", "argv, message", [
+    (["fill", "--top-k", "100000", BLANKED], "--top-k must be at most the vocabulary size (8192), got 100000"),
     (["demo", "--batch-size", "0", "--out", ""], "--batch-size must be"),
-    (["ablate", "--seeds", "a,b"], "--seeds must be comma-separated integers, e.g. 0,1,2; got 'a,b'")])
-def test_cli_refuses_in_one_line(argv, message, capsys):
+    (["ablate", "--seeds", "a,b"], "--seeds must be comma-separated integers, e.g. 0,1,2; got 'a,b'"),
+    # fill: --tokens 10**20 was an OverflowError traceback; --candidates "" filled the blank instead
+    (["fill", "--tokens", "99999999999999999999", BLANKED], "--tokens must be an integer <= 510, got 9999999"),
+    (["fill", "--candidates", "", BLANKED], "every candidate must be a non-empty string, got ''"),
+    (["fill", "--checkpoint", "", BLANKED], "path must name a file or folder, got ''"),
+    (["fill", "--head", "all", BLANKED], "argument --head: invalid choice: 'all'"),
+    # finetune: argparse's own errors were the 18-line usage first; "" was the current folder
+    (["finetune", "--steps", "0"], "steps must be an integer >= 1, got 0"),
+    (["finetune", "--steps", "x"], "argument --steps: invalid int value: 'x'"),
+    (["finetune", "--lr", "nan"], "--lr must be a finite number > 0, got nan"),
+    (["finetune", "--out", ""], "--out must not be blank"),
+    (["finetune", "--init", " "], "init must not be blank"),
+    (["finetune", "--train-file", "t.json"], "--train-file and --eval-file go together"),
+    (["finetune", "--precision", "fp16"], "argument --precision: invalid choice: 'fp16'"),
+    (["finetune", "--bogus"], "unrecognized arguments: --bogus"),
+    # toy: a folder at --out, or a file where its folder goes, failed only after training every arm
+    (["toy", "--seeds", "0"], "seeds must be an integer >= 1, got 0"),
+    (["toy", "--steps", "-1"], "steps must be an integer >= 0, got -1"),
+    (["toy", "--out", "{tmp}/toy.txt"], "--out must name a .json file"),
+    (["toy", "--out", "{tmp}/folder.json"], "is a folder; name a .json file"),
+    (["toy", "--out", "{tmp}/file/toy.json"], "file is a file, not a folder")])
+def test_cli_refuses_in_one_line(argv, message, capsys, tmp_path):
     # these used to end in a traceback (fill) or a message naming neither the flag nor the value
+    (tmp_path / "folder.json").mkdir()
+    (tmp_path / "file").write_text("x")
     with pytest.raises(SystemExit) as stop:
-        main(argv)
-    err = capsys.readouterr().err
+        main([a.format(tmp=tmp_path) for a in argv])
+    out, err = capsys.readouterr()
     assert stop.value.code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert out == ""                                                  # refused before anything ran
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder.json"]
 
 
-@pytest.mark.parametrize("make", ["train", "finetune"])
+@table("api", "make", ["train", "finetune"])
 def test_a_seed_too_large_for_torch_is_refused_by_name(make):
     # 18446744073709551615 used to overflow at step 1 ("Overflow when unpacking long long")
     from spanbert_edu.qa.config import FinetuneConfig
@@ -388,6 +467,7 @@ def test_a_seed_too_large_for_torch_is_refused_by_name(make):
     assert config(seed=2**32 - 1).seed == 2**32 - 1
 
 
+@case("cli")
 def test_cli_refuses_a_huge_seed_in_one_line(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["pretrain", "--seed", "18446744073709551615", "--steps", "1", "--out", "runs/never"])
@@ -395,7 +475,7 @@ def test_cli_refuses_a_huge_seed_in_one_line(capsys):
     assert stop.value.code == 2 and "seed must be an integer <= 4294967295" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("model", [None, "bert", object()])
+@table("api", "model", [None, "bert", object()])
 def test_to_hf_bert_refuses_what_is_not_our_model(model):
     from spanbert_edu.interop.hf import to_hf_bert
 
@@ -403,6 +483,7 @@ def test_to_hf_bert_refuses_what_is_not_our_model(model):
         to_hf_bert(model)
 
 
+@case("api")
 def test_a_corpus_without_heldout_documents_reports_no_score(tmp_path, capsys):
     # a one-document corpus used to print "held-out MLM accuracy 0.000"
     from spanbert_edu.data import load_corpus
@@ -419,6 +500,7 @@ def test_a_corpus_without_heldout_documents_reports_no_score(tmp_path, capsys):
     assert rows and all(r["split"] == "train" for r in rows)
 
 
+@case("api")
 def test_from_hf_bert_says_what_it_cannot_represent(tmp_path):
     from transformers import BertConfig, BertForMaskedLM, BertForSequenceClassification
 
@@ -441,6 +523,7 @@ def test_from_hf_bert_says_what_it_cannot_represent(tmp_path):
         from_hf_bert(BertForMaskedLM(BertConfig(**small)))
 
 
+@case("api")
 def test_rank_spans_ranks_every_candidate_by_the_same_rule():
     from spanbert_edu import load_pretrained
     from spanbert_edu.presentation.fill import rank_spans
@@ -455,6 +538,7 @@ def test_rank_spans_ranks_every_candidate_by_the_same_rule():
     assert all(r["score"] == pytest.approx(r["mlm"] + r["sbo"]) for r in both)
 
 
+@case("api")
 def test_what_cannot_be_built_in_reasonable_memory_or_time_is_refused():
     # ToyWorld(n_people=5000) searched forever for names; max_len=10**9 was killed at 24 GB
     from spanbert_edu.experiments.toy import ToyWorld
@@ -470,7 +554,7 @@ def test_what_cannot_be_built_in_reasonable_memory_or_time_is_refused():
     assert len(ToyWorld(n_people=100, n_value_words=200).people) == 100
 
 
-@pytest.mark.parametrize("key, value, message", [
+@table("api", "key, value, message", [
     ("attention_mask", [1, 1, 2, 1, 1], r"examples\[0\]\['attention_mask'\]\[2\] = 2; each must be 0 \(padding\) or 1"),
     ("token_type_ids", [0, 0, 1, 5, 1], r"examples\[0\]\['token_type_ids'\]\[3\] = 5; each must be 0 or 1"),
     ("token_type_ids", [0, -1, 0, 0, 0], r"\['token_type_ids'\]\[1\] = -1"),
@@ -484,6 +568,7 @@ def test_collator_refuses_masks_segments_and_word_ids_it_cannot_use(tokenizer, k
         SpanMaskingCollator(tokenizer, seed=0)([{"input_ids": ids, key: value}])
 
 
+@case("api")
 def test_the_toy_world_stops_on_non_finite_training():
     from spanbert_edu.experiments.toy import ToyConfig, ToyWorld, train_arm
 
@@ -503,7 +588,7 @@ def _short_run(tmp_path) -> list:
     return args
 
 
-@pytest.mark.parametrize("damage", ["truncated", "pickle payload", "empty"])
+@table("cli", "damage", ["truncated", "pickle payload", "empty"])
 def test_resume_from_a_damaged_training_state_is_one_line(tmp_path, capsys, damage):
     # a truncated training_state.pt, or one holding a pickle payload, ended in a traceback
     args = _short_run(tmp_path)
@@ -522,15 +607,18 @@ def test_resume_from_a_damaged_training_state_is_one_line(tmp_path, capsys, dama
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("row", ["[1, 2]", "7", "NaN", '{"step": NaN, "split": "train"}', '{"split": "train"}'])
-def test_a_log_row_that_is_not_a_row_is_refused_before_the_log_is_touched(tmp_path, row):
+@table("files", "row, message", [
+    *((row, "is not a log row")
+      for row in ["[1, 2]", "7", "NaN", '{"step": NaN, "split": "train"}', '{"split": "train"}']),
+    ("[" * 100_000, "is not JSON")])  # nested past the recursion limit: a RecursionError traceback
+def test_a_log_row_that_is_not_a_row_is_refused_before_the_log_is_touched(tmp_path, row, message):
     # a JSON list, a bare number or a NaN literal in metrics.jsonl ended in a traceback on resume
     from spanbert_edu.train.run_folder import truncate_log
 
     log = tmp_path / "metrics.jsonl"
     text = '{"step": 1, "split": "train"}\n' + row + '\n{"step": 2, "split": "train"}\n'
     log.write_text(text)
-    with pytest.raises(ValueError, match=r"metrics.jsonl line 2 is not a log row"):
+    with pytest.raises(ValueError, match=rf"metrics.jsonl line 2 {message}"):
         truncate_log(log, 1)
     assert log.read_text() == text                                    # untouched
     log.write_bytes(b'{"step": 1}\n\xff\xfe\n')
@@ -538,15 +626,20 @@ def test_a_log_row_that_is_not_a_row_is_refused_before_the_log_is_touched(tmp_pa
         truncate_log(log, 1)
 
 
-@pytest.mark.parametrize("edit, message", [
+@table("cli", "edit, message", [
     (lambda meta: [meta], "holds a JSON list, not a checkpoint config"),
     (lambda meta: {**meta, "train": [1, 2]}, "'train' must be an object of run settings"),
     (lambda meta: {k: v for k, v in meta.items() if k != "step"}, "'step' must be an integer >= 0, got None"),
-    (lambda meta: {**meta, "step": -4}, "'step' must be an integer >= 0, got -4")])
+    (lambda meta: {**meta, "step": -4}, "'step' must be an integer >= 0, got -4"),
+    # these resumed from step 1 on step 2's weights, or ended in an AttributeError or RecursionError
+    (lambda meta: {**meta, "step": 1}, "'step' is 1, but the checkpoint is step-000002"),
+    (lambda meta: {**meta, "sha256": 5}, '"sha256" must be an object of file -> digest, got 5'),
+    (lambda meta: "[" * 100_000, "is not a readable JSON config (RecursionError")])
 def test_resume_from_a_bad_config_is_one_line_and_touches_nothing(tmp_path, capsys, edit, message):
     args = _short_run(tmp_path)
     config = next((tmp_path / "run" / "checkpoints").glob("step-*")) / "config.json"
-    config.write_text(json.dumps(edit(json.loads(config.read_text()))))
+    edited = edit(json.loads(config.read_text()))
+    config.write_text(edited if isinstance(edited, str) else json.dumps(edited))
     log = (tmp_path / "run" / "metrics.jsonl").read_text()
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
@@ -556,7 +649,7 @@ def test_resume_from_a_bad_config_is_one_line_and_touches_nothing(tmp_path, caps
     assert (tmp_path / "run" / "metrics.jsonl").read_text() == log
 
 
-@pytest.mark.parametrize("content", [b"", b"PK\x03\x04garbage"])
+@table("cli", "content", [b"", b"PK\x03\x04garbage"])
 def test_fill_with_an_empty_or_truncated_checkpoint_file_is_one_line(tmp_path, capsys, content):
     bad = tmp_path / "model.pt"
     bad.write_bytes(content)
@@ -567,7 +660,7 @@ def test_fill_with_an_empty_or_truncated_checkpoint_file_is_one_line(tmp_path, c
     assert len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("field, value", [("num_attention_heads", 1), ("layer_norm_eps", 1.0)])
+@table("api", "field, value", [("num_attention_heads", 1), ("layer_norm_eps", 1.0)])
 def test_an_edited_model_config_is_caught_though_the_weights_checksum_holds(tmp_path, field, value):
     # num_attention_heads 4 -> 8 or layer_norm_eps 1e-12 -> 1.0 used to load without a word
     from spanbert_edu.checkpoint import load_model, save_checkpoint
@@ -582,9 +675,267 @@ def test_an_edited_model_config_is_caught_though_the_weights_checksum_holds(tmp_
         load_model(folder)
 
 
+@case("fixed")
 def test_the_bundled_config_carries_its_model_digest():
     from spanbert_edu.checkpoint import BUNDLED, load_model, model_settings_digest, read_config
 
     meta = read_config(BUNDLED)
     assert meta["sha256"]["model"] == model_settings_digest(meta["model"])
     load_model(BUNDLED)
+
+
+# --- the entry points added since issue 9: download, the authors' file, toy, fill, finetune ---
+RELEASE = "spanbert-large-cased-with-heads"
+
+
+def _download_rows():
+    from spanbert_edu.interop.download import authors_tokenizer, cached, fetch
+    from spanbert_edu.interop.pretrained import load_pretrained
+
+    return [  # (id, call(tmp), error, match); nothing may be written into tmp
+        ("unknown release", lambda tmp: fetch("spanbert-base-with-heads", folder=tmp), ValueError,
+         "name must be one of"),
+        ("cached: unknown release", lambda tmp: cached(5), ValueError, "name must be one of"),
+        ("folder a number", lambda tmp: fetch(RELEASE, folder=5), TypeError, "folder must be a path"),
+        ("blank folder", lambda tmp: fetch(RELEASE, folder=""), ValueError, "folder must name a file or folder"),
+        ("folder a file", lambda tmp: fetch(RELEASE, folder=tmp / "file"), ValueError, "is a file, not a folder"),
+        ("blank url", lambda tmp: fetch(RELEASE, url="", folder=tmp), ValueError, "url must not be blank"),
+        ("url a number", lambda tmp: fetch(RELEASE, url=5, folder=tmp), TypeError, "url must be a string or None"),
+        ("zero timeout", lambda tmp: fetch(RELEASE, folder=tmp, timeout=0), ValueError,
+         "timeout must be a finite number > 0, got 0"),
+        ("NaN timeout", lambda tmp: fetch(RELEASE, folder=tmp, timeout=math.nan), ValueError,
+         "timeout must be a finite"),
+        ("timeout as text", lambda tmp: fetch(RELEASE, folder=tmp, timeout="30"), TypeError,
+         "timeout must be a real number"),
+        ("tokenizer: no such archive", lambda tmp: authors_tokenizer(tmp / "gone.tar.gz"), ValueError,
+         "does not exist"),
+        ("tokenizer: not a path", lambda tmp: authors_tokenizer(None), TypeError, "archive must be a path"),
+        ("tokenizer: a .tar.gz cut inside its header", lambda tmp: authors_tokenizer(tmp / "cut.tar.gz"), ValueError,
+         "cut.tar.gz is a truncated or corrupt archive"),  # was an EOFError
+        ("load_pretrained: a number", lambda tmp: load_pretrained(5), TypeError, "directory must be a path"),
+        ("load_pretrained: no such folder", lambda tmp: load_pretrained(tmp / "gone"), ValueError,
+         "is not a checkpoint folder")]
+
+
+@table("api", "call, error, match", [r[1:] for r in _download_rows()], ids=[r[0] for r in _download_rows()])
+def test_download_arguments_are_refused_before_anything_is_fetched(tmp_path, call, error, match):
+    # url="" fetched the default URL, folder="" wrote into the current folder, timeout=0 was a
+    # DownloadError ("Operation now in progress"), a file as folder a FileExistsError
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "cut.tar.gz").write_bytes(b"\x1f\x8b")
+    with pytest.raises(error, match=match):
+        call(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.tar.gz", "file"]
+
+
+def _archive_of(tmp, name: str, data: bytes):
+    """tmp/x.tar.gz holding the one member rel/<name>."""
+    import io
+    import tarfile
+
+    with tarfile.open(tmp / "x.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo(f"rel/{name}")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return tmp / "x.tar.gz"
+
+
+def _release_with_config(tmp, text: str):
+    """The authors' miniature (tests/test_authors.py) as a folder whose config.json is ``text``."""
+    from test_authors import _release, authors_state
+
+    folder, _ = _release(tmp, authors_state())
+    (folder / "config.json").write_text(text)
+    return folder
+
+
+def _authors_rows():
+    from spanbert_edu.interop.authors import from_authors_checkpoint as read
+
+    return [  # (id, call(tmp), error, match); tmp holds an empty folder "empty" and a file "file"
+        ("None", lambda tmp: read(None), TypeError, "path must be a path"),
+        ("a number", lambda tmp: read(5), TypeError, "path must be a path"),
+        ("blank", lambda tmp: read(""), ValueError, "path must name a file or folder"),   # searched the current folder
+        ("missing", lambda tmp: read(tmp / "gone.tar.gz"), ValueError, "does not exist"),
+        ("an empty folder", lambda tmp: read(tmp / "empty"), ValueError, "no weights file"),
+        ("strict_ties as text", lambda tmp: read(tmp / "file", strict_ties="no"), TypeError,
+         "strict_ties must be True or False"),
+        # these were an EOFError, a message naming a deleted temporary folder, a RecursionError
+        ("a .tar.gz cut inside its header", lambda tmp: read(tmp / "cut.tar.gz"), ValueError,
+         "cut.tar.gz is a truncated or corrupt archive"),
+        ("an empty member", lambda tmp: read(_archive_of(tmp, "model.pt", b"")), ValueError,
+         r"x\.tar\.gz:rel/model\.pt is not a readable torch weights file"),
+        ("a config nested past the recursion limit", lambda tmp: read(_release_with_config(tmp, "[" * 100_000)),
+         ValueError, r"config\.json is not a JSON config \(RecursionError")]
+
+
+@table("api", "call, error, match", [r[1:] for r in _authors_rows()], ids=[r[0] for r in _authors_rows()])
+def test_the_authors_reader_refuses_what_is_not_a_release(tmp_path, call, error, match):
+    # a damaged release (truncated, random bytes, non-JSON config, ...): tests/test_authors.py
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "cut.tar.gz").write_bytes(b"\x1f\x8b")
+    with pytest.raises(error, match=match):
+        call(tmp_path)
+
+
+def _toy_rows():
+    from spanbert_edu.experiments.toy import ToyConfig, ToyWorld, run_arm, run_toy, score_arm, train_arm
+
+    quiet = dict(echo=lambda *a: None)
+    return [  # (id, call, error, match)
+        ("one person", lambda: ToyWorld(n_people=1), ValueError, "n_people"),
+        ("more sentences than people", lambda: ToyWorld(n_people=2, sentences_per_example=3), ValueError,
+         "sentences_per_example"),
+        ("values longer than the SBO targets", lambda: ToyWorld(max_value_words=16), ValueError,
+         "max_value_words must be <= 15"),
+        ("unknown arm", lambda: run_arm(ToyWorld(), "sbo", 0, ToyConfig(steps=1)), ValueError, "arm must be one of"),
+        ("negative steps", lambda: ToyConfig(steps=-1), ValueError, "steps"),
+        # these were read only after training: NaN fitted the probe silently, -1 failed at the end
+        ("NaN learning rate", lambda: ToyConfig(learning_rate=math.nan), ValueError,
+         "learning_rate must be a finite number > 0"),
+        ("negative probe_lr", lambda: ToyConfig(probe_lr=-1.0), ValueError, "probe_lr must be a finite number > 0"),
+        ("NaN probe_l2", lambda: ToyConfig(probe_l2=math.nan), ValueError, "probe_l2 must be a finite number >= 0"),
+        ("probe_l2 as text", lambda: ToyConfig(probe_l2="1e-4"), TypeError, "probe_l2 must be a real number"),
+        ("negative warmup", lambda: ToyConfig(warmup_steps=-1), ValueError, "warmup_steps must be an integer >= 0"),
+        ("unknown preset", lambda: ToyConfig(preset="huge"), ValueError, "preset must be one of"),
+        # these were AttributeErrors, or failed after the arms before them had trained
+        ("cfg a dict", lambda: run_toy(1, {"steps": 1}, **quiet), TypeError, "cfg must be a ToyConfig, got dict"),
+        ("world a string", lambda: run_toy(1, ToyConfig(steps=1), world="toy", **quiet), TypeError,
+         "world must be a ToyWorld"),
+        ("an unknown arm after a known one", lambda: run_toy(1, ToyConfig(steps=1), arms=("mlm", "sbo"), **quiet),
+         ValueError, "arms must be a non-empty list"),
+        ("arms one string", lambda: run_toy(1, ToyConfig(steps=1), arms="mlm", **quiet), ValueError, "arms must be"),
+        ("no arms", lambda: run_toy(1, ToyConfig(steps=1), arms=[], **quiet), ValueError, "arms must be"),
+        ("train_arm without a world", lambda: train_arm(None, "mlm", 0), TypeError, "world must be a ToyWorld"),
+        ("a seed too large for torch", lambda: train_arm(ToyWorld(), "mlm", 2**64), ValueError,
+         "seed must be an integer <= 4294967295"),
+        ("score_arm, a seed as text", lambda: score_arm(None, ToyWorld(), "mlm", "0"), TypeError,
+         "seed must be an integer")]
+
+
+@table("api", "call, error, match", [r[1:] for r in _toy_rows()], ids=[r[0] for r in _toy_rows()])
+def test_the_toy_world_refuses_bad_settings(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    from spanbert_edu import load_pretrained
+
+    return load_pretrained()
+
+
+def _fill_rows():
+    from spanbert_edu.presentation.fill import fill_span, rank_spans
+
+    text = "a [BLANK] b"
+    return [  # (id, call(model, tokenizer), error, match)
+        ("no blank", lambda m, t: fill_span(m, t, "no blank here", 1), ValueError, "exactly once"),
+        ("two blanks", lambda m, t: fill_span(m, t, "[BLANK] and [BLANK]", 1), ValueError, "exactly once"),
+        ("zero tokens", lambda m, t: fill_span(m, t, text, 0), ValueError, "n_tokens"),
+        ("unknown head", lambda m, t: fill_span(m, t, text, 1, head="all"), ValueError, "head"),
+        ("top_k 0", lambda m, t: fill_span(m, t, text, 1, top_k=0), ValueError, "top_k"),
+        ("no candidates", lambda m, t: rank_spans(m, t, text, []), ValueError, "candidate"),
+        ("candidates one string", lambda m, t: rank_spans(m, t, text, "copy"), ValueError, "candidate"),
+        ("an empty candidate", lambda m, t: rank_spans(m, t, text, ["copy", ""]), ValueError, "candidate"),
+        # these were an AttributeError, a TypeError naming nothing, an OverflowError, a dict's keys
+        ("model None", lambda m, t: fill_span(None, t, text, 1), TypeError, "model must be a SpanBertForPreTraining"),
+        ("tokenizer None", lambda m, t: fill_span(m, None, text, 1), TypeError, "tokenizer must be a tokenizer"),
+        ("10**30 tokens", lambda m, t: fill_span(m, t, text, 10**30), ValueError, "n_tokens must be an integer <= 510"),
+        ("rank: model a string", lambda m, t: rank_spans("bert", t, text, ["copy"]), TypeError, "model must be"),
+        ("rank: candidates a number", lambda m, t: rank_spans(m, t, text, 5), TypeError,
+         "candidates must be a list of strings, got 5"),
+        ("rank: candidates a dict", lambda m, t: rank_spans(m, t, text, {"copy": 1}), TypeError,
+         "candidates must be a list"),
+        ("rank: a candidate longer than the position table", lambda m, t: rank_spans(m, t, text, ["copy " * 600]),
+         ValueError, "longer than the position table")]
+
+
+@table("api", "call, error, match", [r[1:] for r in _fill_rows()], ids=[r[0] for r in _fill_rows()])
+def test_fill_and_rank_refuse_bad_arguments(bundled, call, error, match):
+    with pytest.raises(error, match=match):
+        call(*bundled)
+
+
+def _finetune_rows():
+    from spanbert_edu.qa import FinetuneConfig, finetune
+
+    files = {"train_file": "t.json", "eval_file": "d.json"}
+    config = lambda **kw: FinetuneConfig(**{**files, **kw})
+    return [  # (id, call, error, match)
+        ("doc_stride too long", lambda: config(doc_stride=200), ValueError, "doc_stride"),
+        ("zero labels", lambda: config(labels=0), ValueError, "labels"),
+        ("zero learning rate", lambda: config(learning_rate=0.0), ValueError, "learning_rate"),
+        ("fp16", lambda: config(precision="fp16"), ValueError, "precision"),
+        ("a train file alone", lambda: config(eval_file=None), ValueError, "--train-file and --eval-file go together"),
+        # init=5 was an AttributeError at the start of training, "" the current folder as out_dir or
+        # init, train_file=5 "go together"
+        ("init a number", lambda: config(init=5), TypeError, "init must be a string, got 5"),
+        ("blank init", lambda: config(init=""), ValueError, "init must not be blank"),
+        ("blank out_dir", lambda: config(out_dir=""), ValueError, "out_dir must not be blank"),
+        ("device None", lambda: config(device=None), TypeError, "device must be a string"),
+        ("task a number", lambda: FinetuneConfig(task=5), TypeError, "task must be a string or None"),
+        ("train_file a number", lambda: config(train_file=5), TypeError, "train_file must be a string or None"),
+        ("config a dict", lambda: finetune({"steps": 1}), TypeError,
+         "config must be a FinetuneConfig or None, got dict"),
+        ("an unknown setting", lambda: finetune(bogus=1), TypeError, "bogus")]
+
+
+@table("api", "call, error, match", [r[1:] for r in _finetune_rows()], ids=[r[0] for r in _finetune_rows()])
+def test_finetune_refuses_bad_settings_by_name(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.fixture(scope="module")
+def finetuned(tmp_path_factory):
+    """A 2-step fine-tuning run made by the command line; returns (its folder, the argv)."""
+    from test_finetune import FACTS, _squad
+
+    root = tmp_path_factory.mktemp("finetuned")
+    train, dev = _squad(root / "train.json", FACTS[:6]), _squad(root / "dev.json", FACTS[6:])
+    args = ["finetune", "--init", "scratch", "--preset", "tiny", "--train-file", train, "--eval-file", dev,
+            "--steps", "2", "--batch-size", "4", "--max-length", "48", "--doc-stride", "8",
+            "--max-question-length", "16", "--warmup", "1", "--save-every", "2", "--out", str(root / "run")]
+    main(args)
+    return root / "run", args
+
+
+@table("cli", "edit, message", [
+    (lambda meta: {**meta, "step": 1}, "'step' is 1, but the checkpoint is step-000002"),
+    (lambda meta: {**meta, "train": {**meta["train"], "seed": 7}}, "was trained with other settings")])
+def test_finetune_resume_from_a_bad_config_is_one_line_and_touches_nothing(finetuned, tmp_path, capsys, edit, message):
+    import shutil
+
+    run, args = finetuned
+    shutil.copytree(run, tmp_path / "run")
+    args = [str(tmp_path / "run") if a == str(run) else a for a in args]
+    config = tmp_path / "run" / "checkpoints" / "step-000002" / "config.json"
+    config.write_text(json.dumps(edit(json.loads(config.read_text()))))
+    before = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--resume"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()} == before
+
+
+# --- 1. what the wheel and the sdist must carry ----------------------------------------------
+SOURCE = Path(__file__).resolve().parent.parent / "spanbert_edu"
+ASSETS = sorted(p.relative_to(SOURCE).as_posix() for p in (SOURCE / "assets").rglob("*") if p.is_file())
+
+
+@table("wheel", "asset", ASSETS)
+def test_every_asset_is_in_the_wheel_and_the_installed_package(asset):
+    # the wheel shipped no bundled checkpoint once: pyproject's package-data decides what it holds
+    import tomllib
+
+    import spanbert_edu
+
+    patterns = tomllib.loads((SOURCE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped = {p.relative_to(SOURCE).as_posix() for pattern in patterns["spanbert_edu"] for p in SOURCE.glob(pattern)}
+    assert asset in shipped, f"no package-data pattern in pyproject.toml matches {asset}"
+    assert (Path(spanbert_edu.__file__).parent / asset).is_file()   # from the sdist: the installed copy

@@ -151,9 +151,8 @@ def test_offline_says_where_to_put_the_file(tmp_path):
     assert "from_authors_checkpoint" in message and "with a browser" in message
 
 
-def test_unknown_release_and_missing_vocab(tmp_path, monkeypatch):
-    with pytest.raises(ValueError, match="name must be one of"):
-        fetch("spanbert-base-with-heads", folder=tmp_path)
+def test_an_archive_without_vocab_offline_says_so(tmp_path, monkeypatch):
+    # a bad name, folder, url or timeout: the table in tests/test_bad_input.py
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.tar.gz").write_bytes(_archive(tmp_path / "a", with_vocab=False))
     import spanbert_edu.data as data

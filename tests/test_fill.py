@@ -42,23 +42,6 @@ def test_blank_at_the_edge_has_no_sbo_score(bundled):
         fill_span(model, tok, "[BLANK] is a function.", n_tokens=1, head="sbo")
 
 
-@pytest.mark.parametrize("text,n,kwargs,match", [
-    ("no blank here", 1, {}, "exactly once"), ("[BLANK] and [BLANK]", 1, {}, "exactly once"),
-    ("a [BLANK] b", 0, {}, "n_tokens"), ("a [BLANK] b", 1, {"head": "all"}, "head"),
-    ("a [BLANK] b", 1, {"top_k": 0}, "top_k")])
-def test_fill_span_bad_input(bundled, text, n, kwargs, match):
-    model, tok = bundled
-    with pytest.raises(ValueError, match=match):
-        fill_span(model, tok, text, n, **kwargs)
-
-
-def test_rank_spans_bad_input(bundled):
-    model, tok = bundled
-    for candidates in ([], "copy", ["copy", ""]):
-        with pytest.raises(ValueError, match="candidate"):
-            rank_spans(model, tok, "a [BLANK] b", candidates)
-
-
 def test_cli_fill(capsys):
     main(["fill", "Return a shallow [BLANK] of the list.", "--tokens", "1"])
     out = capsys.readouterr().out

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import torch
 
+from .._checks import check_path
 from ..heads import SpanBertForPreTraining
 from ..model import SpanBertConfig
 
@@ -48,6 +49,26 @@ _SBO_NAMES = {"position_embeddings.weight": "position_embeddings.weight",
               "mlp_layer_norm.layer_norm2.weight": "LayerNorm2.weight",
               "mlp_layer_norm.layer_norm2.bias": "LayerNorm2.bias", "bias": "bias"}
 _WEIGHT_FILES = ("model.pt", "pytorch_model.bin", "checkpoint_best.pt", "checkpoint_last.pt")
+
+
+ARCHIVE_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)  # a cut or corrupt .tar.gz raises any of them
+
+
+def is_archive(path: Path) -> bool:
+    """Whether ``path`` is a tar archive, or a file named as one; a gzip header cut short counts,
+    so that it is reported as a damaged archive (``tarfile.is_tarfile`` raised EOFError on it)."""
+    if not path.is_file():
+        return False
+    try:
+        return tarfile.is_tarfile(path) or path.name.endswith((".tar.gz", ".tgz", ".tar"))
+    except (EOFError, OSError, zlib.error):
+        return True
+
+
+def damaged_archive(path: Path, err: Exception) -> ValueError:
+    """The error for an archive that ``ARCHIVE_ERRORS`` says cannot be read."""
+    return ValueError(f"{path} is a truncated or corrupt archive ({type(err).__name__}: "
+                      f"{str(err)[:120]}); download it again")
 
 
 def _safe_extract(archive: Path, into: Path) -> None:
@@ -63,21 +84,22 @@ def _safe_extract(archive: Path, into: Path) -> None:
         tar.extractall(into, members=members)
 
 
-def _find_weights(folder: Path) -> Path:
+def _find_weights(folder: Path, shown: str) -> Path:
     found = [p for name in _WEIGHT_FILES for p in sorted(folder.rglob(name))]
     if not found:
-        raise ValueError(f"no weights file ({', '.join(_WEIGHT_FILES)}) under {folder}")
+        raise ValueError(f"no weights file ({', '.join(_WEIGHT_FILES)}) under {shown}")
     return found[0]
 
 
-def _load_state(path: Path) -> dict:
+def _load_state(file: Path, path: str) -> dict:
+    """The state dict in ``file``; messages name it as ``path`` (inside an archive: archive:member)."""
     allow = getattr(torch.serialization, "safe_globals", None)  # torch >= 2.5
     try:
         if allow is not None:
             with allow([argparse.Namespace]):
-                obj = torch.load(path, map_location="cpu", weights_only=True)
+                obj = torch.load(file, map_location="cpu", weights_only=True)
         else:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            obj = torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise ValueError(f"{path} needs code to be unpickled (weights_only loading refused it), so it "
                          f"is not loaded: {str(err).splitlines()[0]}") from None
@@ -108,23 +130,24 @@ def _read_release(path: Path) -> tuple[dict, dict | None, str]:
     and the config are read before that folder is removed."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = path
-        if path.is_file() and (tarfile.is_tarfile(path) or path.name.endswith((".tar.gz", ".tgz", ".tar"))):
+        if is_archive(path):
             try:
                 _safe_extract(path, Path(tmp))
-            except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
-                raise ValueError(f"{path} is a truncated or corrupt archive ({type(err).__name__}: "
-                                 f"{str(err)[:120]}); download it again") from None
+            except ARCHIVE_ERRORS as err:
+                raise damaged_archive(path, err) from None
             folder = Path(tmp)
-        weights = _find_weights(folder) if folder.is_dir() else folder
-        state = _canonical(_load_state(weights))
+        # what the user gave, not the temporary folder an archive was extracted into (gone by then)
+        shown = lambda p: f"{path}:{p.relative_to(tmp)}" if folder != path else str(p)
+        weights = _find_weights(folder, str(path)) if folder.is_dir() else folder
+        state = _canonical(_load_state(weights, shown(weights)))
         config_file = next((p for p in (weights.parent / "config.json", weights.parent / "bert_config.json")
                             if p.is_file()), None)
         if config_file is None:
             return state, None, ""
-        where = f"{path}:{config_file.relative_to(tmp)}" if folder != path else str(config_file)
+        where = shown(config_file)
         try:
             bert = json.loads(config_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: "[[[[..."
             raise ValueError(f"{where} is not a JSON config ({type(err).__name__}: {str(err)[:120]})") from None
         if not isinstance(bert, dict):
             raise ValueError(f"{where} holds a JSON {type(bert).__name__}, not a BERT config object")
@@ -162,7 +185,9 @@ def from_authors_checkpoint(path, *, strict_ties: bool = True) -> SpanBertForPre
     """``SpanBertForPreTraining`` with the encoder, MLM head and SBO head of the authors' file:
     the ``.tar.gz``, its extracted folder, or the weights file inside (see the module docstring).
     ``strict_ties=False`` loads even when a saved decoder differs from the word embeddings."""
-    path = Path(path)
+    path = check_path("path", path)  # "" searched the whole current folder for weights
+    if not isinstance(strict_ties, bool):  # "no" is truthy: it would be strict
+        raise TypeError(f"strict_ties must be True or False, got {strict_ties!r}")
     if not path.exists():
         raise ValueError(f"path={str(path)!r} does not exist")
     state, bert, where = _read_release(path)

@@ -25,7 +25,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .._checks import sha256_file
+from .._checks import check_finite, check_path, check_text, sha256_file
+from .authors import ARCHIVE_ERRORS, damaged_archive, is_archive
 
 RELEASES = {  # name -> (url, file name); the URL is the one the authors gave in their issue #44
     "spanbert-large-cased-with-heads": (
@@ -68,8 +69,12 @@ def fetch(name: str, *, url: str | None = None, folder=None, progress: bool = Tr
     if name not in RELEASES:
         raise ValueError(f"name must be one of {sorted(RELEASES)}, got {name!r}")
     default_url, filename = RELEASES[name]
-    url = url or default_url
-    folder = Path(folder) if folder is not None else cache_dir()
+    # url="" fetched the release's own URL and folder="" wrote into the current folder, silently
+    url = check_text("url", url, optional=True) or default_url
+    folder = check_path("folder", folder) if folder is not None else cache_dir()
+    check_finite("timeout", timeout)  # 0 is non-blocking: "Operation now in progress"
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"folder={str(folder)!r} is a file, not a folder")
     target, part, record = folder / filename, folder / f"{filename}.part", folder / f"{filename}.sha256"
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -146,18 +151,24 @@ def authors_tokenizer(archive: Path):
     ``vocab.txt`` when it ships one, else ``bert-large-cased`` from the Hugging Face hub."""
     from ..data import load_tokenizer
 
-    archive = Path(archive)
+    archive = check_path("archive", archive)
+    if not archive.exists():  # it went on to fetch bert-large-cased's tokenizer for it
+        raise ValueError(f"archive={str(archive)!r} does not exist")
     vocab = None
     if archive.is_dir():
         vocab = next(iter(sorted(archive.rglob("vocab.txt"))), None)
-    elif archive.is_file() and tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as tar:
-            member = next((m for m in tar.getmembers() if m.isfile() and Path(m.name).name == "vocab.txt"), None)
-            if member is not None:  # read the one member into a file of ours: no paths from the archive
-                with tempfile.TemporaryDirectory() as tmp:
-                    own = Path(tmp) / "vocab.txt"
-                    own.write_bytes(tar.extractfile(member).read())
-                    return load_tokenizer(own), "the archive's own vocab.txt"
+    elif is_archive(archive):
+        try:
+            with tarfile.open(archive) as tar:
+                member = next((m for m in tar.getmembers() if m.isfile() and Path(m.name).name == "vocab.txt"), None)
+                data = tar.extractfile(member).read() if member is not None else None
+        except ARCHIVE_ERRORS as err:  # cut short or corrupt: EOFError, ReadError, BadGzipFile, ...
+            raise damaged_archive(archive, err) from None
+        if data is not None:  # the one member, read into a file of ours: no paths from the archive
+            with tempfile.TemporaryDirectory() as tmp:
+                own = Path(tmp) / "vocab.txt"
+                own.write_bytes(data)
+                return load_tokenizer(own), "the archive's own vocab.txt"
     if vocab is not None:
         return load_tokenizer(vocab), f"the folder's own vocab.txt ({vocab})"
     try:

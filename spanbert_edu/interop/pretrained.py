@@ -11,8 +11,7 @@ core (``checkpoint``) knows only our own folders.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
+from .._checks import check_path
 from ..checkpoint import BUNDLED, load_model
 from ..data import load_tokenizer
 from .authors import from_authors_checkpoint
@@ -30,7 +29,7 @@ def load_pretrained(directory=None, *, echo=print):
         echo(f"{directory}: {archive}; tokenizer: {source}")
         model = from_authors_checkpoint(archive)
     else:
-        directory = Path(directory) if directory is not None else BUNDLED
+        directory = check_path("directory", directory) if directory is not None else BUNDLED
         model = load_model(directory).eval()
         tokenizer, source = load_tokenizer(directory / "vocab.txt"), f"the vocabulary of {directory}"
     if len(tokenizer) != model.config.vocab_size:

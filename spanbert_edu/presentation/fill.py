@@ -14,10 +14,22 @@ from __future__ import annotations
 import torch
 
 from .._checks import check_choice, check_int
+from ..heads import SpanBertForPreTraining
 from .predict import ask_heads, top_tokens
 
 BLANK = "[BLANK]"
 HEADS = ("mlm", "sbo", "both")
+
+
+def _check_model(model, tokenizer) -> None:
+    """A pretraining model (both heads) and a tokenizer with [CLS], [SEP] and [MASK]: anything else
+    failed deep inside with an AttributeError."""
+    if not isinstance(model, SpanBertForPreTraining):
+        raise TypeError(f"model must be a SpanBertForPreTraining (both heads), got {type(model).__name__}")
+    specials = [getattr(tokenizer, f"{name}_token_id", None) for name in ("cls", "sep", "mask")]
+    if not callable(tokenizer) or None in specials:
+        raise TypeError(f"tokenizer must be a tokenizer with [CLS], [SEP] and [MASK] tokens (load_tokenizer()), "
+                        f"got {type(tokenizer).__name__}")
 
 
 def _masked_input(tokenizer, text: str, n_tokens: int):
@@ -43,7 +55,9 @@ def fill_span(model, tokenizer, text_with_blank: str, n_tokens: int, head: str =
     """The top-k fillers at each of the blank's ``n_tokens`` positions:
     ``[{"offset": k, "mlm": [(token, p)], "sbo": [...] or None, "both": [...] or None}]``,
     restricted to ``head`` ("mlm", "sbo" or "both": all three)."""
-    check_int("n_tokens", n_tokens, minimum=1)
+    _check_model(model, tokenizer)
+    # at most what the position table holds beside [CLS] and [SEP] (10**30 was an OverflowError)
+    check_int("n_tokens", n_tokens, minimum=1, maximum=model.config.max_position_embeddings - 2)
     check_int("top_k", top_k, minimum=1)
     if top_k > len(tokenizer):
         raise ValueError(f"top_k must be at most the vocabulary size ({len(tokenizer)}), got {top_k}")
@@ -71,8 +85,11 @@ def rank_spans(model, tokenizer, text_with_blank: str, candidates) -> list:
     cannot score some candidate (the blank touches [CLS]/[SEP], or the filler is longer than its
     position table), every ``score`` is ``mlm`` alone, so that all are ranked by the same rule.
     Returns the candidates, best first."""
+    _check_model(model, tokenizer)
     if isinstance(candidates, str) or not candidates:
         raise ValueError(f"candidates must be a non-empty list of strings, got {candidates!r}")
+    if not isinstance(candidates, (list, tuple)):  # 5: "'int' object is not iterable"; a dict: its keys
+        raise TypeError(f"candidates must be a list of strings, got {candidates!r} ({type(candidates).__name__})")
     results = []
     for text in candidates:
         if not isinstance(text, str) or not text.strip():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .._checks import check_choice, check_int, check_real, check_seed
+from .._checks import check_choice, check_int, check_real, check_seed, check_text
 from ..devices import PRECISIONS
 from ..model import SpanBertConfig
 from ..train.config import _opt, settings_differences  # a field with its flag's help and choices
@@ -57,6 +57,12 @@ class FinetuneConfig:
             check_int(name, getattr(self, name), minimum=1)
         check_int("warmup_steps", self.warmup_steps, minimum=0)
         check_seed("seed", self.seed)
+        # checked here, not where they are first used: init=5 was an AttributeError, out_dir="" the
+        # current folder, train_file=5 "--train-file and --eval-file go together"
+        for name in ("init", "device", "out_dir"):
+            check_text(name, getattr(self, name))
+        for name in ("task", "train_file", "eval_file"):
+            check_text(name, getattr(self, name), optional=True)
         if self.labels is not None:
             check_int("labels", self.labels, minimum=1)
         if self.doc_stride >= self.max_length - self.max_question_length - 3:

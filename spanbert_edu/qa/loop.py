@@ -141,6 +141,8 @@ def finetune(config: FinetuneConfig | None = None, *, resume: bool = False, over
     """Fine-tune and evaluate; returns {"step", "out_dir", "checkpoint", "eval", "model",
     "predictions"}. Keyword overrides set ``FinetuneConfig`` fields. ``out_dir`` holding a run:
     ``resume=True`` continues it, ``overwrite=True`` replaces it (as in ``pretrain``)."""
+    if config is not None and not isinstance(config, FinetuneConfig):  # was "replace() should be called on ..."
+        raise TypeError(f"config must be a FinetuneConfig or None, got {type(config).__name__}")
     cfg = dataclasses.replace(config or FinetuneConfig(), **overrides)
     rank, world = _distributed()
     if cfg.batch_size % world:

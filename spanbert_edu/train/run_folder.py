@@ -46,7 +46,7 @@ def truncate_log(path: Path, step: int) -> None:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: a line of "[[[[..."
             if k == len(lines) - 1:
                 continue  # a line torn by the interruption: drop it
             raise ValueError(f"{path} line {k + 1} is not JSON: {line[:60]!r}") from None
@@ -116,7 +116,7 @@ def check_resume(latest: Path, out: Path, differences) -> int:
     path = latest / "config.json"
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError, RecursionError) as err:
         raise ValueError(f"{path} is not a readable JSON config ({type(err).__name__}: {str(err)[:120]}); "
                          "this checkpoint cannot be resumed (nothing was changed)") from None
     if not isinstance(stored, dict):
@@ -125,6 +125,9 @@ def check_resume(latest: Path, out: Path, differences) -> int:
     step = stored.get("step")
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise ValueError(f"{path}: 'step' must be an integer >= 0, got {step!r}; "
+                         "this checkpoint cannot be resumed (nothing was changed)")
+    if step != int(latest.name[len("step-"):]):  # it resumed from that step, on these weights
+        raise ValueError(f"{path}: 'step' is {step}, but the checkpoint is {latest.name}; "
                          "this checkpoint cannot be resumed (nothing was changed)")
     train = stored.get("train") or {}
     if not isinstance(train, dict):

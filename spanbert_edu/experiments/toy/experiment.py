@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..._checks import check_int
+from ..._checks import check_choice, check_finite, check_int, check_seed
 from ...collator import SpanMaskingCollator
 from ...evaluate import AccuracyTable
 from ...batch import IGNORE_INDEX
@@ -60,16 +60,33 @@ class ToyConfig:
         check_int("steps", self.steps, minimum=0)  # 0: the untrained control
         for name in ("batch_size", "eval_examples", "probe_examples", "probe_epochs"):
             check_int(name, getattr(self, name), minimum=1)
+        # these were read only after training: probe_l2=nan gave a NaN-fitted probe's accuracy
+        # without a word, probe_lr=-1 failed after every arm had trained
+        check_int("warmup_steps", self.warmup_steps, minimum=0)
+        check_choice("preset", self.preset, tuple(SpanBertConfig.PRESETS))
+        for name in ("learning_rate", "probe_lr"):
+            check_finite(name, getattr(self, name))
+        check_finite("probe_l2", self.probe_l2, positive=False)
 
     @classmethod
     def quick(cls) -> "ToyConfig":
         return cls(steps=2000, learning_rate=5e-3, eval_examples=200, probe_examples=400)
 
 
+def _check_inputs(world, seed, cfg) -> None:
+    """A world, a seed and a config of the right kinds (a wrong kind was an AttributeError later)."""
+    if not isinstance(world, ToyWorld):
+        raise TypeError(f"world must be a ToyWorld, got {type(world).__name__}")
+    if not isinstance(cfg, ToyConfig):
+        raise TypeError(f"cfg must be a ToyConfig, got {type(cfg).__name__}")
+    check_seed("seed", seed)  # 2**70 was "Overflow when unpacking long long"
+
+
 def train_arm(world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig(), on_log=None):
     """A ``tiny`` SpanBertForPreTraining trained on the toy world (CPU; a few seconds per 100 steps)."""
     if arm not in ARMS:
         raise ValueError(f"arm must be one of {sorted(ARMS)}, got {arm!r}")
+    _check_inputs(world, seed, cfg)
     tok = world.tokenizer
     torch.manual_seed(seed)
     model = SpanBertForPreTraining(SpanBertConfig.preset(
@@ -203,6 +220,7 @@ def run_arm(world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig(), 
 
 def score_arm(model, world: ToyWorld, arm: str, seed: int, cfg: ToyConfig = ToyConfig()) -> dict:
     """Held-out accuracies and both probes for a model of ``arm``, with ``seed``'s data streams."""
+    _check_inputs(world, seed, cfg)
     trained = arm != "untrained"
     heldout = world.examples(cfg.eval_examples, seed=[10_000, seed])          # never trained on
     probe_set = world.examples(cfg.probe_examples, seed=[20_000, seed])
@@ -230,7 +248,12 @@ def run_toy(seeds: int = 3, cfg: ToyConfig = ToyConfig(), world: ToyWorld | None
             arms=("mlm", "mlm+sbo", "untrained"), echo=print, on_log=None) -> dict:
     """Every arm for seeds 0..seeds-1; returns {"config", "world", "rows", "summary"}."""
     check_int("seeds", seeds, minimum=1)
-    world = world or ToyWorld()
+    world = ToyWorld() if world is None else world
+    _check_inputs(world, 0, cfg)
+    # all arms before any is trained: ("mlm", "sbo") failed only after "mlm" had trained
+    known = [*ARMS, "untrained"]
+    if not isinstance(arms, (list, tuple)) or not arms or any(a not in known for a in arms):
+        raise ValueError(f"arms must be a non-empty list of {known}, got {arms!r}")
     rows = []
     for seed in range(seeds):
         for arm in arms:
