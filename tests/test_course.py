@@ -125,7 +125,8 @@ def test_grade_planted_submissions(released, tmp_path):
              "ex4": "def sbo_forward(head, hidden, b, l, e):\n    return head(hidden, b, l, e)[0]\n",  # the reference
              "ex5": "while True:\n    try:\n        pass\n    except BaseException:\n        pass\n"}  # hangs
     wrong = {**answers, "ex2": answers["ex2"].replace("u < 0.8", "u < 1.0"),                     # never keeps
-             "ex5": answers["ex5"].replace("return mlm + sbo", "return torch.tensor(mlm + sbo)")}  # right, but warns
+             "ex5": answers["ex5"].replace("    V = mlm_logits.shape[-1]",        # right, but warns
+                                           "    V = mlm_logits.shape[-1]\n    labels = torch.tensor(labels)")}
     for student, nb in {"ada": notebook_with(answers, base=released), "bo": notebook_with({}, base=released),
                         "cy": notebook_with(mixed, base=released), "di": notebook_with(wrong, base=released)}.items():
         (tmp_path / "subs" / student).mkdir(parents=True)

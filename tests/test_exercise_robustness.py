@@ -206,12 +206,20 @@ def test_loss_mistakes_a_student_found(fn, hint):
 
 @pytest.mark.parametrize("fn", [
     lambda *a: right_loss(*a).double(),
+    lambda *a: right_loss(*a).reshape(1),
+], ids=["float64 tensor", "one-element tensor"])
+def test_loss_accepts_any_scalar_tensor(fn):
+    assert check_sbo_loss(fn)
+
+
+@pytest.mark.parametrize("fn", [
     lambda *a: float(right_loss(*a)),
     lambda *a: np.float32(right_loss(*a).item()),
-    lambda *a: right_loss(*a).reshape(1),
-], ids=["float64 tensor", "python float", "numpy float32", "one-element tensor"])
-def test_loss_accepts_any_scalar(fn):
-    assert check_sbo_loss(fn)
+    lambda *a: right_loss(*a).detach(),
+], ids=["python float", "numpy float32", "detached tensor"])
+def test_a_loss_cut_from_the_graph_is_refused(fn):
+    result = check_sbo_loss(fn)
+    assert not result and ("autograd graph" in result.message), result
 
 
 def test_warnings_from_a_student_function_do_not_escape():

@@ -26,20 +26,31 @@ from ..masking import mask_sequence, MaskingConfig, ReplacementVocab
 from ..masking.reference import merge_runs
 from .._checks import check_int, check_seed
 from ._common import CheckResult, as_array, call, checker, chi2_two_sample, fail
+from .masker_hints import DISTRIBUTION_HINTS, budget_hint, repeated_random_hint, replacement_hint
 
-CLS, SEP, MASK, FIRST_WORD_ID, VOCAB_SIZE = 2, 3, 4, 10, 100
+PAD, CLS, SEP, MASK, FIRST_WORD_ID, VOCAB_SIZE = 0, 2, 3, 4, 10, 100
 
 
-def random_sequences(n, seed, min_words=20, max_words=60):
-    """[CLS] words [SEP] sequences, 1-3 pieces per word: (ids, word_start, maskable)."""
+def random_sequences(n, seed, min_words=20, max_words=60, specials: bool = False):
+    """[CLS] words [SEP] sequences, 1-3 pieces per word: (ids, word_start, maskable). With
+    ``specials``, every other text also has padding after its [SEP] and every third a [SEP] in
+    the middle (two segments), so that a masker that ignores ``maskable`` shows."""
     rng = np.random.default_rng(seed)
     out = []
-    for _ in range(n):
+    for k in range(n):
         pieces = rng.integers(1, 4, size=int(rng.integers(min_words, max_words + 1)))
-        starts = np.concatenate([[True] + [False] * (k - 1) for k in pieces])
+        starts = np.concatenate([[True] + [False] * (j - 1) for j in pieces])
         ids = np.concatenate([[CLS], rng.integers(FIRST_WORD_ID, 100, size=len(starts)), [SEP]])
         word_start = np.concatenate([[False], starts, [False]])
         maskable = np.concatenate([[False], np.ones(len(starts), bool), [False]])
+        if specials and k % 3 == 2:                # a [SEP] between two segments, at a word start
+            middle = int(np.flatnonzero(word_start)[len(pieces) // 2])
+            ids, word_start, maskable = (np.insert(ids, middle, SEP), np.insert(word_start, middle, False),
+                                         np.insert(maskable, middle, False))
+        if specials and k % 2 == 1:                # padding after the last [SEP]
+            pad = int(rng.integers(1, 6))
+            ids, word_start, maskable = (np.r_[ids, [PAD] * pad], np.r_[word_start, [False] * pad],
+                                         np.r_[maskable, [False] * pad])
         out.append((ids, word_start, maskable))
     return out
 
@@ -54,17 +65,17 @@ def reference_masker(config=MaskingConfig()):
 
 
 def _invariants(ids, word_start, maskable, new_ids, labels):
-    """None if this draw is a valid SpanBERT masking (80/10/10 homogeneity aside: see
-    :func:`_mixed_runs`), else the failure."""
+    """None if this draw is a valid SpanBERT masking (80/10/10 homogeneity aside: the checker
+    reads it over all draws, :func:`~.masker_hints.replacement_hint`), else the failure."""
     if new_ids.shape != ids.shape or labels.shape != ids.shape:
         return fail(f"return (new_ids, labels), each of shape {ids.shape}; got {new_ids.shape} and {labels.shape}")
     masked = labels != IGNORE_INDEX
     budget = math.ceil(0.15 * int(maskable.sum()))
     if (masked & ~maskable).any():
-        return fail("you masked a special token ([CLS]/[SEP]): only maskable positions may be chosen")
+        return fail("you masked a special token ([CLS], [SEP] or [PAD]): only positions where maskable is True "
+                    "may be chosen (a text may hold padding, or a [SEP] between two segments)")
     if masked.sum() != budget:
-        return fail(f"{int(masked.sum())} tokens masked where the budget is ceil(0.15 * {int(maskable.sum())}) "
-                    f"= {budget}: stop the moment the budget is reached (and keep going until it is)")
+        return budget_hint(masked, budget, maskable, ids, new_ids)
     if not (labels[masked] == ids[masked]).all():
         return fail("labels must hold the ORIGINAL ids at masked positions (and -100 elsewhere)")
     if (new_ids[~masked] != ids[~masked]).any():
@@ -82,28 +93,9 @@ def _invariants(ids, word_start, maskable, new_ids, labels):
     return None
 
 
-def _mixed_runs(word_start, new_ids, labels):
-    """The merged runs that are partly [MASK] and partly not: (is_mask, word_start) per run."""
-    out = []
-    for s, e in merge_runs(labels != IGNORE_INDEX):
-        is_mask = new_ids[s:e + 1] == MASK
-        if is_mask.any() and not is_mask.all():
-            out.append((is_mask, word_start[s:e + 1]))
-    return out
-
-
-def _replacement_hint(mixed) -> CheckResult:
-    """Name the misconception behind runs that are partly [MASK]: random ids that hit [MASK],
-    80/10/10 decided per drawn span before the merge, or decided per token."""
-    share = sum(int(m.sum()) for m, _ in mixed) / sum(len(m) for m, _ in mixed)
-    if share < 0.3:
-        return fail(f"a span you replaced with random tokens holds [MASK] ({share:.0%} of the tokens of such "
-                    f"spans): draw random ids from [{FIRST_WORD_ID}, vocab_size), never a special token")
-    if all(w[1:][m[1:] != m[:-1]].all() for m, w in mixed):
-        return fail("a merged span is part [MASK], part not, and it changes only where a word starts: you "
-                    "decided 80/10/10 once per DRAWN span, before merging. Spans that overlap or touch become "
-                    "ONE span, and 80/10/10 is decided once for the merged run")
-    return fail("a span is partly [MASK] and partly not: decide 80/10/10 ONCE PER SPAN, not per token")
+def _runs(word_start, new_ids, labels):
+    """(is_mask, word_start) of every merged run: what the 80/10/10 hints read."""
+    return [(new_ids[s:e + 1] == MASK, word_start[s:e + 1]) for s, e in merge_runs(labels != IGNORE_INDEX)]
 
 
 def span_statistics(masker, sequences, seed):
@@ -111,7 +103,7 @@ def span_statistics(masker, sequences, seed):
     keep), pieces of the word the run starts on (1..3), start position in tenths of the text."""
     rng = np.random.default_rng(seed)
     stats = {"words": np.zeros(11, int), "action": np.zeros(3, int), "pieces": np.zeros(3, int),
-             "where": np.zeros(10, int), "mixed": []}
+             "where": np.zeros(10, int), "runs": [], "random_multi": 0, "random_same": 0}
     for ids, word_start, maskable in sequences:
         new_ids, labels = _draw(masker, ids, word_start, maskable, rng)
         if isinstance(new_ids, CheckResult):
@@ -119,35 +111,23 @@ def span_statistics(masker, sequences, seed):
         bad = _invariants(ids, word_start, maskable, new_ids, labels)
         if bad is not None:
             return bad
-        stats["mixed"] += _mixed_runs(word_start, new_ids, labels)
+        stats["runs"] += _runs(word_start, new_ids, labels)
         starts = np.flatnonzero(word_start)
         n_text = int(maskable.sum())
         for s, e in merge_runs(labels != IGNORE_INDEX):
             words = int(word_start[s:e + 1].sum()) + (0 if word_start[s] else 1)
             stats["words"][min(words, 11) - 1] += 1
             seg = new_ids[s:e + 1]
-            stats["action"][0 if (seg == MASK).all() else 2 if (seg == ids[s:e + 1]).all() else 1] += 1
+            action = 0 if (seg == MASK).all() else 2 if (seg == ids[s:e + 1]).all() else 1
+            stats["action"][action] += 1
+            if action == 1 and e > s:                 # a random span of several tokens
+                stats["random_multi"] += 1
+                stats["random_same"] += int((seg == seg[0]).all())
             nxt = starts[starts > s]
             first_word_end = (nxt[0] if len(nxt) else e + 1) if word_start[s] else s + 1
             stats["pieces"][min(first_word_end - s, 3) - 1] += 1
             stats["where"][min(int(10 * (s - 1) / n_text), 9)] += 1
     return stats
-
-
-# Candidate misconceptions for a length mismatch: (name, the reference run with that mistake).
-_LENGTH_MISTAKES = {
-    "whole_word": (MaskingConfig(scheme="whole_word"),
-                   "your spans are single whole words: that is whole-word masking, the scheme SpanBERT "
-                   "compares against and beats (the paper's Table 6); contiguous spans of several words make the model "
-                   "predict a whole phrase from its context. Draw each span's length in words from the "
-                   "geometric distribution (p = 0.2, 1..10)"),
-    "uniform": (MaskingConfig(geometric_p=1e-9),
-                "your span lengths look UNIFORM on 1..10; SpanBERT's are geometric (p = 0.2): short spans "
-                "are the most likely, so the mean is 3.8 words, not 5.5"),
-    "clip": (MaskingConfig(span_length_mode="clip"),
-             "your span lengths are CLIPPED at 10 (too many 10-word spans): the authors truncate the "
-             "geometric to 1..10 and renormalise (mean 3.8), they do not pile the tail onto 10"),
-}
 
 
 def _draw(masker, ids, word_start, maskable, rng):
@@ -171,8 +151,8 @@ def check_span_masker(fn, *, draws: int = 200, seed: int = 0) -> CheckResult:
     SpanBERT masking of one sequence at 15% (labels: original id where masked, -100 elsewhere).
     ``seed`` fixes the sequences and both random streams (the checker is deterministic);
     ``draws`` (at least 50) is the number of texts in each stage."""
-    short = random_sequences(draws, seed=seed + 1)
-    mixed = []
+    short = random_sequences(draws, seed=seed + 1, specials=True)
+    runs = []
     for ids, word_start, maskable in short:                      # stage 1: invariants, short texts
         new_ids, labels = _draw(fn, ids, word_start, maskable, np.random.default_rng(seed))
         if isinstance(new_ids, CheckResult):
@@ -180,13 +160,17 @@ def check_span_masker(fn, *, draws: int = 200, seed: int = 0) -> CheckResult:
         bad = _invariants(ids, word_start, maskable, new_ids, labels)
         if bad is not None:
             return bad
-        mixed += _mixed_runs(word_start, new_ids, labels)
+        runs += _runs(word_start, new_ids, labels)
+    bad = _uses_its_rng(fn, short[:4], seed)           # valid draws, but are they the rng's?
+    if bad is not None:
+        return bad
     long = random_sequences(draws, seed=seed + 2, min_words=150, max_words=250)   # stage 2: distributions
     mine = span_statistics(fn, long, seed=seed + 3)
     if isinstance(mine, CheckResult):
         return mine
-    if mixed or mine["mixed"]:
-        return _replacement_hint(mixed + mine["mixed"])
+    for bad in (replacement_hint(runs + mine["runs"]), repeated_random_hint(mine)):
+        if bad is not None:                       # (a failed verdict is falsy: no `or` here)
+            return bad
     ref = span_statistics(reference_masker(), long, seed=seed + 4)
     n = mine["words"].sum()
     # Every distribution is tested; the most significant deviation names the misconception.
@@ -197,46 +181,25 @@ def check_span_masker(fn, *, draws: int = 200, seed: int = 0) -> CheckResult:
         return CheckResult(True, f"budget, whole words and per-span 80/10/10 hold on {draws} texts, and span "
                                  f"lengths, the 80/10/10 mix and where spans start match SpanBERT's ({int(n)} "
                                  "spans, chi-square tests at alpha 0.001)")
-    return _HINTS[worst](mine, ref, long, seed)
+    simulate = lambda config: span_statistics(reference_masker(config), long, seed=seed + 5)
+    return DISTRIBUTION_HINTS[worst](mine, ref, simulate)
 
 
-def _length_hint(mine, ref, sequences, seed):
-    mean = lambda h: float((np.arange(1, 12) * h).sum() / h.sum())
-    observed = f" (mean {mean(mine['words']):.2f} words per merged span here, SpanBERT {mean(ref['words']):.2f})"
-    for config, hint in _LENGTH_MISTAKES.values():
-        other = span_statistics(reference_masker(config), sequences, seed=seed + 5)
-        if chi2_two_sample(mine["words"], other["words"])[0] < chi2_two_sample(mine["words"], ref["words"])[0] / 4:
-            return fail(hint + observed)
-    return fail("your span lengths in words differ from SpanBERT's (chi-square test, alpha 0.001)" + observed +
-                "; check the geometric distribution (p = 0.2, truncated to 1..10, lengths in WORDS)")
-
-
-def _action_hint(mine, ref, sequences, seed):
-    share = mine["action"] / mine["action"].sum()
-    if share[2] < 0.03:
-        return fail(f"you never (or almost never: {share[2]:.1%}) keep a span unchanged: 80/10/10 means 80% "
-                    "[MASK], 10% random tokens and 10% the ORIGINAL tokens, so that the model cannot assume "
-                    "that every visible token is correct and must keep a useful representation of every "
-                    "token (BERT's reason, kept by SpanBERT)")
-    if share[1] < 0.03:
-        return fail(f"you never (or almost never: {share[1]:.1%}) replace a span with random tokens: "
-                    "10% of spans get random tokens (80/10/10)")
-    return fail(f"your spans are {share[0]:.0%} [MASK], {share[1]:.0%} random, {share[2]:.0%} kept: "
-                "SpanBERT uses 80/10/10, decided once per span")
-
-
-def _pieces_hint(mine, ref, sequences, seed):
-    p_mine, p_ref = mine["pieces"] / mine["pieces"].sum(), ref["pieces"] / ref["pieces"].sum()
-    return fail(f"spans start on one-piece words {p_mine[0]:.0%} of the time (SpanBERT {p_ref[0]:.0%}): "
-                "SpanBERT draws the anchor uniformly over SUBWORD tokens and then moves it to the start of "
-                "its word, so a word made of three pieces starts a span three times as often as a one-piece "
-                "word. Drawing the anchor over words changes that")
-
-
-def _where_hint(mine, ref, sequences, seed):
-    w_mine, w_ref = mine["where"] / mine["where"].sum(), ref["where"] / ref["where"].sum()
-    return fail(f"{w_mine[0]:.0%} of your spans start in the first tenth of the text (SpanBERT {w_ref[0]:.0%}): "
-                "draw each anchor uniformly at random over the sequence")
-
-
-_HINTS = {"words": _length_hint, "action": _action_hint, "pieces": _pieces_hint, "where": _where_hint}
+def _uses_its_rng(fn, texts, seed):
+    """None if ``fn`` draws from the ``rng`` it is given: equal generators give equal masks,
+    different ones (on some text) different masks. Else the failure."""
+    differ = False
+    for k, (ids, word_start, maskable) in enumerate(texts):
+        a, b, c = (_draw(fn, ids, word_start, maskable, np.random.default_rng(s)) for s in (seed, seed, seed + 99 + k))
+        for new_ids, _ in (a, b, c):
+            if isinstance(new_ids, CheckResult):
+                return new_ids
+        if not all(np.array_equal(x, y) for x, y in zip(a, b)):
+            return fail("two calls with equally seeded generators gave different masks: your masker does not "
+                        "draw from the rng it is given (draw every random number from rng, never from "
+                        "np.random or a generator of your own)")
+        differ |= not all(np.array_equal(x, y) for x, y in zip(a, c))
+    if not differ:
+        return fail("generators with different seeds gave the same masks on every text: you create or seed a "
+                    "generator of your own inside the function; draw from the rng you are given")
+    return None

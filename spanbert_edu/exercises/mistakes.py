@@ -80,7 +80,12 @@ def masker_with_weights(ids, word_start, maskable, mask_token_id, vocab_size, rn
     new, labels = ids.copy(), np.full(len(ids), IGNORE_INDEX)
     budget = math.ceil(0.15 * int(maskable.sum()))
     starts = [i for i in range(len(ids)) if word_start[i] and maskable[i]]
-    ends = starts[1:] + [int(np.flatnonzero(maskable)[-1]) + 1]
+    ends = []                                     # a word ends at the next word start or special token
+    for st in starts:
+        e = st + 1
+        while e < len(ids) and maskable[e] and not word_start[e]:
+            e += 1
+        ends.append(e)
     sizes = np.array([e - s for s, e in zip(starts, ends)], float)
     lengths = np.arange(1, 11)
     pmf = 0.8 ** (lengths - 1)

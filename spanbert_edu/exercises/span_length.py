@@ -13,8 +13,9 @@ import torch
 from ..spans import expected_span_length
 from ._common import CheckResult, call, checker, fail
 
-# float32 holds about 7 significant digits: an answer computed in float32 (numpy or torch) is right
-RTOL = 1e-6
+# float32 holds about 7 significant digits, and the closed form 1/p - n q^n / (1 - q^n) loses a few
+# of them to cancellation (a relative 2e-6 at p = 0.1, n = 2): an answer computed in float32 is right
+RTOL = 1e-5
 
 GRID = [(p, n) for p in (0.1, 0.2, 0.3, 0.5, 0.9) for n in (1, 2, 3, 10, 25)] + [(1.0, 1), (1.0, 10)]
 
@@ -72,13 +73,13 @@ def _matches(formula, answers) -> bool:
 @checker(default_time_limit=10)
 def check_expected_span_length(fn) -> CheckResult:
     """``fn(p, max_len) -> float``: the mean of the TRUNCATED geometric on 1..max_len (a Python or
-    numpy number, or a one-element tensor). Checked to a relative 1e-6, so float32 is fine."""
+    numpy number, or a one-element tensor or array). Checked to a relative 1e-5, so float32 is fine."""
     answers = {}
     for p, n in GRID:
         got, err = call(fn, p, n)
         if err is not None:
             return err
-        if torch.is_tensor(got) and got.numel() == 1:
+        if (torch.is_tensor(got) and got.numel() == 1) or (isinstance(got, np.ndarray) and got.size == 1):
             got = got.item()
         if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
             return fail(f"for p={p}, max_len={n} you returned {got!r} ({type(got).__name__}), not a number")
