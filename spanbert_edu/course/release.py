@@ -115,9 +115,9 @@ def check_release(path: Path, master: Path = MASTER) -> None:
 
 def release(out, overwrite: bool = False) -> list[Path]:
     """Write the student notebook into the folder ``out``; return the files written."""
+    if not isinstance(out, (str, os.PathLike)) or not str(out).strip() or Path(out) == Path("."):
+        raise ValueError(f"out must name a folder for the student release, got {out!r}")
     out = Path(out)
-    if str(out).strip() == "" or str(out) == ".":
-        raise ValueError(f"out must name a folder for the student release, got {str(out)!r}")
     target = out / f"{NOTEBOOK}.ipynb"
     if target.exists() and not overwrite:
         raise ValueError(f"{target} exists; pass --overwrite to replace it")
