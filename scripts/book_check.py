@@ -27,9 +27,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from browser_check import CHROMIUM_ARGS  # noqa: E402  (the flags this machine's Chromium needs)
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):                 # failed requests are reported by the browser side
+        pass
+
+
 def serve(site: Path):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None      # failed requests are reported by the browser side
+    handler = functools.partial(_QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
