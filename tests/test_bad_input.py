@@ -449,6 +449,8 @@ BLANKED = "Return a [BLANK] of it."
     (["course", "grade", "{tmp}"], "no {tmp}/<student>/06_exercises.ipynb found"),
     (["course", "grade", "{tmp}", "--timeout", "0"], "timeout must be an integer >= 1, got 0"),
     (["course", "grade", "{tmp}", "--timeout", "x"], "argument --timeout: invalid int value: 'x'"),
+    (["course", "grade", "{tmp}", "--out", ""], "out must name the CSV file to write, got ''"),
+    (["course", "grade", "{tmp}", "--out", "{tmp}/folder.json"], "is a folder; name the CSV file to write"),
     (["course", "publish"], "argument step: invalid choice: 'publish'")])
 def test_cli_refuses_in_one_line(argv, message, capsys, tmp_path):
     # these used to end in a traceback (fill) or a message naming neither the flag nor the value

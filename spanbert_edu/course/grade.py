@@ -170,6 +170,10 @@ def grade(submissions, out="grades.csv", timeout: int = 60) -> list[dict]:
     import nbformat
 
     timeout = check_int("timeout", timeout, minimum=1, maximum=3600)
+    if not isinstance(out, (str, os.PathLike)) or not str(out).strip() or Path(out).name in ("", ".", ".."):
+        raise ValueError(f"out must name the CSV file to write, got {out!r}")
+    if Path(out).is_dir():
+        raise ValueError(f"out {str(out)!r} is a folder; name the CSV file to write")
     students, out = _students(Path(submissions)), Path(out)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
