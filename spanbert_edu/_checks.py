@@ -7,6 +7,7 @@ passes ``geometric_p=1.5`` reads exactly what to change. It also holds the file 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import numbers
 import os
@@ -38,6 +39,11 @@ def check_real(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
     return float(value)
+
+
+# What json.loads can raise on a file of unknown provenance: not JSON, not UTF-8, or nested so
+# deep ("[[[[...") that the parser runs out of stack
+BAD_JSON = (json.JSONDecodeError, UnicodeDecodeError, RecursionError)
 
 
 def check_finite(name: str, value, *, positive: bool = True) -> float:

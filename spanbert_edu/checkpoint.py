@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from ._checks import sha256_file
+from ._checks import BAD_JSON, sha256_file
 from .heads import SpanBertForPreTraining
 from .model import SpanBertConfig
 
@@ -48,7 +48,7 @@ def is_checkpoint(directory) -> bool:
         return False
     try:
         meta = json.loads((directory / "config.json").read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (OSError, *BAD_JSON):
         return False
     return isinstance(meta, dict) and "format" in meta and "model" in meta
 
@@ -153,7 +153,7 @@ def read_config(directory) -> dict:
         raise ValueError(f"{directory} is not a checkpoint folder (no config.json)")
     try:
         meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: "[[[[..."
+    except BAD_JSON as err:
         raise ValueError(f"{path} is corrupt: {err}") from err
     if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict):
         raise ValueError(f"{path} is not a spanbert_edu checkpoint config: it needs a \"model\" "

@@ -98,37 +98,31 @@ def test_a_student_masker_with_one_slip(kwargs, hint):
     verdict(check_span_masker(student(**kwargs)), hint)
 
 
+def targets_of_runs(runs, labels, special_mask, keep):
+    """Written as a student did: (boundaries, targets) of the runs of True in ``runs``, the first
+    ``keep`` labels of each; the two planted mistakes below differ in ``runs`` and ``keep``."""
+    bounds, targets, t, L = [], [], 0, len(labels)
+    while t < L:
+        if runs[t]:
+            s = t
+            while t < L and runs[t]:
+                t += 1
+            if s > 0 and t < L and not special_mask[s - 1] and not special_mask[t]:
+                bounds.append((s - 1, t))
+                targets.append(labels[s:min(t, s + keep)].tolist())
+        t += 1
+    return bounds, targets
+
+
 def test_targets_with_15_hard_coded():
     def hardcoded(masked_ids, labels, special_mask, max_targets):
-        bounds, targets, t, L = [], [], 0, len(labels)
-        while t < L:
-            if labels[t] != -100:
-                s = t
-                while t < L and labels[t] != -100:
-                    t += 1
-                e = t - 1
-                if s - 1 >= 0 and e + 1 < L and not special_mask[s - 1] and not special_mask[e + 1]:
-                    bounds.append((s - 1, e + 1))
-                    targets.append(labels[s:e + 1][:15].tolist())          # 15, as in the paper
-            t += 1
-        return bounds, targets
+        return targets_of_runs(labels != -100, labels, special_mask, 15)        # 15, as in the paper
     verdict(check_sbo_targets(hardcoded), "use the max_targets argument")
 
 
 def test_targets_from_what_changed():
     def changed(masked_ids, labels, special_mask, max_targets):
-        runs = (labels != -100) & (masked_ids != labels)
-        bounds, targets, t, L = [], [], 0, len(labels)
-        while t < L:
-            if runs[t]:
-                s = t
-                while t < L and runs[t]:
-                    t += 1
-                if s > 0 and t < L and not special_mask[s - 1] and not special_mask[t]:
-                    bounds.append((s - 1, t))
-                    targets.append(labels[s:min(t, s + max_targets)].tolist())
-            t += 1
-        return bounds, targets
+        return targets_of_runs((labels != -100) & (masked_ids != labels), labels, special_mask, max_targets)
     verdict(check_sbo_targets(changed), "input differs from the labels")
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from .._checks import check_path
+from .._checks import BAD_JSON, check_path
 from ..heads import SpanBertForPreTraining
 from ..model import SpanBertConfig
 
@@ -147,7 +147,7 @@ def _read_release(path: Path) -> tuple[dict, dict | None, str]:
         where = shown(config_file)
         try:
             bert = json.loads(config_file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:  # RecursionError: "[[[[..."
+        except BAD_JSON as err:
             raise ValueError(f"{where} is not a JSON config ({type(err).__name__}: {str(err)[:120]})") from None
         if not isinstance(bert, dict):
             raise ValueError(f"{where} holds a JSON {type(bert).__name__}, not a BERT config object")

@@ -19,6 +19,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .._checks import BAD_JSON
 from ..checkpoint import (checkpoints_by_step, clean_stale_temporaries, is_checkpoint, latest_checkpoint,
                           save_checkpoint)
 
@@ -46,7 +47,7 @@ def truncate_log(path: Path, step: int) -> None:
             continue
         try:
             row = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):  # RecursionError: a line of "[[[[..."
+        except BAD_JSON:
             if k == len(lines) - 1:
                 continue  # a line torn by the interruption: drop it
             raise ValueError(f"{path} line {k + 1} is not JSON: {line[:60]!r}") from None
@@ -116,7 +117,7 @@ def check_resume(latest: Path, out: Path, differences) -> int:
     path = latest / "config.json"
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError, RecursionError) as err:
+    except (OSError, *BAD_JSON) as err:
         raise ValueError(f"{path} is not a readable JSON config ({type(err).__name__}: {str(err)[:120]}); "
                          "this checkpoint cannot be resumed (nothing was changed)") from None
     if not isinstance(stored, dict):
