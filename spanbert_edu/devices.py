@@ -1,7 +1,9 @@
 """Where a run computes and in what precision: the device, bf16 support, data-parallel ranks.
 
-``resolve_device("auto")`` is CUDA when present, else the CPU; ``resolve_precision("auto", d)``
-is bf16 autocast on a CUDA GPU or on a CPU with native bf16 (``cpu_supports_bf16``), else fp32.
+``resolve_device("auto")`` is CUDA when present, else the CPU. ``precision_candidates("auto", d)``
+is what "auto" may choose there: fp32, and bf16 autocast on a CUDA GPU that supports it or a CPU
+with native bf16 (``cpu_supports_bf16``); a run measures which is faster
+(:mod:`spanbert_edu.train.speed`).
 """
 from __future__ import annotations
 
@@ -39,18 +41,21 @@ def cpu_supports_bf16() -> bool:
     return bool(probe is not None and probe())
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``"auto"`` -> ``"bf16"`` on a CUDA GPU or a CPU with native bf16, else ``"fp32"``.
+def precision_candidates(precision: str, device: torch.device) -> tuple[str, ...]:
+    """The precisions ``precision`` may mean on ``device``: itself, or for ``"auto"`` fp32 and,
+    where the hardware computes bf16 natively, bf16 (emulated bf16 is slower, so never tried).
 
     bf16 means ``torch.autocast`` for the forward pass: weights, optimizer state and checkpoints
-    stay fp32, and the losses (cross-entropy over the vocabulary, with its softmax) are computed
-    in fp32 (see ``heads._mean_ce``); autocast also keeps LayerNorm in fp32."""
+    stay fp32, the residual stream stays fp32, and the losses (cross-entropy over the vocabulary,
+    with its softmax) are computed in fp32 (see ``heads._mean_ce``)."""
     check_choice("precision", precision, PRECISIONS)
     if precision != "auto":
-        return precision
+        return (precision,)
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if device.type == "cpu" and cpu_supports_bf16() else "fp32"
+        native = torch.cuda.is_bf16_supported()
+    else:
+        native = device.type == "cpu" and cpu_supports_bf16()
+    return ("fp32", "bf16") if native else ("fp32",)
 
 
 def _distributed():

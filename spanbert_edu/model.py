@@ -2,7 +2,9 @@
 
 Parameter names match Hugging Face's ``BertModel`` one for one (``embeddings.word_embeddings``,
 ``encoder.layer.N.attention.self.query``, ...), so weights move between the two with no
-renaming (:mod:`spanbert_edu.interop.hf`). Attention uses ``torch.nn.functional.scaled_dot_product_attention``.
+renaming (:mod:`spanbert_edu.interop.hf`). Attention is :mod:`spanbert_edu.attention` (torch's SDPA,
+or the same formula written out: ``set_attention_path``); dropout is :mod:`spanbert_edu.dropout`'s,
+whose masks are cheap to draw on a CPU.
 
 SpanBERT trains on ONE sequence, but the authors kept BERT's two-row segment (token-type) table
 and fed all-zero segment ids, so row 0 is trained and added to every token (their released
@@ -22,7 +24,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_choice, check_int, check_probability, check_real
+from .attention import ATTENTION_PATHS, attention
 from .batch import PAIR_OBJECTIVES
+from .dropout import Dropout
 
 @dataclass
 class SpanBertConfig:
@@ -110,7 +114,7 @@ class BertEmbeddings(nn.Module):
         self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.hidden_size)
         self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.hidden_size) if c.type_vocab_size else None
         self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+        self.dropout = Dropout(c.hidden_dropout_prob)
 
     def forward(self, input_ids, token_type_ids=None):
         B, L = input_ids.shape
@@ -133,20 +137,15 @@ class BertSelfAttention(nn.Module):
         self.key = nn.Linear(c.hidden_size, c.hidden_size)
         self.value = nn.Linear(c.hidden_size, c.hidden_size)
         self.dropout_p = c.attention_probs_dropout_prob
+        self.path = "sdpa"  # or "explicit": set_attention_path
 
     def forward(self, x, keep, output_attentions=False):
+        """x (B, L, H); keep (B, L) bool, or None when no position is padding."""
         B, L, H = x.shape
         split = lambda t: t.view(B, L, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, L, hd)
         q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        mask = keep[:, None, None, :]                                  # (B, 1, 1, L): attend to real tokens
-        if output_attentions:  # the explicit softmax, only when a notebook asks for the weights
-            scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)
-            probs = scores.masked_fill(~mask, torch.finfo(scores.dtype).min).softmax(-1)
-            y = F.dropout(probs, self.dropout_p, self.training) @ v
-        else:
-            probs = None
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
-                                               dropout_p=self.dropout_p if self.training else 0.0)
+        y, probs = attention(q, k, v, keep, self.dropout_p if self.training else 0.0, self.path,
+                             need_weights=output_attentions)
         return y.transpose(1, 2).reshape(B, L, H), probs
 
 
@@ -157,7 +156,7 @@ class BertAddNorm(nn.Module):
         super().__init__()
         self.dense = nn.Linear(d_in, c.hidden_size)
         self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
-        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+        self.dropout = Dropout(c.hidden_dropout_prob)
 
     def forward(self, x, residual):
         return self.LayerNorm(residual + self.dropout(self.dense(x)))
@@ -201,7 +200,7 @@ class BertEncoder(nn.Module):
         self.layer = nn.ModuleList(BertLayer(c) for _ in range(c.num_hidden_layers))
 
     def forward(self, x, keep, output_attentions=False):
-        """x (B, L, H), keep (B, L) bool -> (B, L, H) and each layer's attention (or None)."""
+        """x (B, L, H), keep (B, L) bool or None -> (B, L, H) and each layer's attention (or None)."""
         attentions = []
         for layer in self.layer:
             x, probs = layer(x, keep, output_attentions)
@@ -231,10 +230,21 @@ class SpanBertModel(nn.Module):
         self.pooler = BertPooler(config) if config.pair_objective != "none" else None
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_attentions=False):
-        keep = (attention_mask if attention_mask is not None else torch.ones_like(input_ids)).bool()
+        # no padding anywhere (a packed batch): no mask at all, which attention runs faster
+        keep = None if attention_mask is None or bool(attention_mask.all()) else attention_mask.bool()
         x = self.embeddings(input_ids, token_type_ids)                 # (B, L, H)
         x, attentions = self.encoder(x, keep, output_attentions)
         return x, (attentions if output_attentions else None)
+
+
+def set_attention_path(model: nn.Module, path: str) -> nn.Module:
+    """Make every attention layer of ``model`` compute ``path`` ("sdpa" or "explicit", see
+    :mod:`spanbert_edu.attention`); returns ``model``. Training runs choose it by measurement."""
+    check_choice("attention", path, ATTENTION_PATHS)
+    for m in model.modules():
+        if isinstance(m, BertSelfAttention):
+            m.path = path
+    return model
 
 
 def init_weights(module: nn.Module, std: float) -> None:

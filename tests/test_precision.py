@@ -1,25 +1,25 @@
-"""bf16 autocast on the CPU: when "auto" picks it, that the loss agrees with fp32, and that a
-short run learns as well under bf16 as under fp32."""
+"""bf16 autocast on the CPU: where "auto" may try it, that the loss agrees with fp32, and that a
+short run learns as well under bf16 as under fp32. (Which one "auto" takes: test_speed.py.)"""
 import pytest
 import torch
 
 import spanbert_edu.devices as devices_module
 from spanbert_edu import SpanBertConfig, SpanBertForPreTraining, SpanMaskingCollator, load_corpus, load_tokenizer
 from spanbert_edu.data.packing import pack_documents
-from spanbert_edu.devices import cpu_supports_bf16, resolve_precision
+from spanbert_edu.devices import cpu_supports_bf16, precision_candidates
 from spanbert_edu.train import pretrain
 
 
-def test_auto_follows_the_cpu_capability(monkeypatch):
+def test_auto_tries_bf16_only_where_the_cpu_has_it(monkeypatch):
     cpu = torch.device("cpu")
-    assert resolve_precision("auto", cpu) == ("bf16" if cpu_supports_bf16() else "fp32")
+    assert precision_candidates("auto", cpu) == (("fp32", "bf16") if cpu_supports_bf16() else ("fp32",))
     monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: False)
-    assert resolve_precision("auto", cpu) == "fp32"
+    assert precision_candidates("auto", cpu) == ("fp32",)
     monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
-    assert resolve_precision("auto", cpu) == "bf16"
-    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    assert precision_candidates("auto", cpu) == ("fp32", "bf16")
+    assert precision_candidates("fp32", cpu) == ("fp32",) and precision_candidates("bf16", cpu) == ("bf16",)
     with pytest.raises(ValueError, match="precision"):
-        resolve_precision("fp16", cpu)
+        precision_candidates("fp16", cpu)
 
 
 def test_capability_matches_what_torch_reports():

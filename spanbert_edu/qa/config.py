@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .._checks import check_choice, check_int, check_real, check_seed, check_text
 from ..devices import PRECISIONS
 from ..model import SpanBertConfig
-from ..train.config import _opt, settings_differences  # a field with its flag's help and choices
+from ..train.config import ATTENTIONS, _opt, attention_option, precision_option, settings_differences
 
 
 @dataclass
@@ -47,8 +47,8 @@ class FinetuneConfig:
     eval_batch_size: int = _opt(64, "windows per evaluation batch")
     seed: int = _opt(0, "seed of the head, the question sample, the data order and dropout")
     device: str = _opt("auto", "'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'")
-    precision: str = _opt("auto", "'auto': bf16 autocast on CUDA or a bf16-capable CPU, else fp32",
-                          PRECISIONS)
+    precision: str = precision_option()
+    attention: str = attention_option()
     out_dir: str = _opt("runs/finetune", "run folder: checkpoints, metrics.jsonl, predictions.json, eval.json")
 
     def __post_init__(self):
@@ -70,6 +70,7 @@ class FinetuneConfig:
                              f"window: below max_length - max_question_length - 3 "
                              f"({self.max_length - self.max_question_length - 3})")
         check_choice("precision", self.precision, PRECISIONS)
+        check_choice("attention", self.attention, ATTENTIONS)
         check_choice("preset", self.preset, tuple(SpanBertConfig.PRESETS))
         if self.train_file is None and self.task is None:
             raise ValueError("give a task (--task) or a training file (--train-file)")
@@ -89,4 +90,4 @@ class FinetuneConfig:
 
 
 RESUME_MAY_CHANGE = {"log_every", "save_every", "keep_checkpoints", "eval_batch_size", "device",
-                     "precision", "out_dir"}
+                     "precision", "attention", "out_dir"}

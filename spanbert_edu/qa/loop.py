@@ -23,9 +23,10 @@ import torch
 
 from ..checkpoint import latest_checkpoint, load_model, load_training_state
 from ..data import load_tokenizer
-from ..devices import _distributed, resolve_precision
+from ..devices import _distributed
 from ..model import SpanBertConfig
 from ..train.run_folder import append_jsonl, check_resume, open_run, save_and_prune, start_log
+from ..train.speed import resolve_speed
 from ..train.step import batch_indices, check_finite_weights, device_for, make_optimizer, ranks_agree
 from .config import FinetuneConfig
 from .data import load_qa
@@ -158,7 +159,7 @@ def finetune(config: FinetuneConfig | None = None, *, resume: bool = False, over
     train_examples, eval_examples = questions(cfg)
     features = make_features(train_examples, tokenizer, cfg.max_length, cfg.doc_stride, cfg.max_question_length, train=True)
     latest = open_run(out, resume=resume, overwrite=overwrite, is_main=main, kind="finetune")
-    start_step = check_resume(latest, out, cfg.resume_differences) if latest else 0
+    start_step, stored = check_resume(latest, out, cfg.resume_differences) if latest else (0, {})
     if resume and latest is None and main:
         echo(f"resume: {out} holds no checkpoint yet; starting a new run there")
     if latest:
@@ -172,18 +173,24 @@ def finetune(config: FinetuneConfig | None = None, *, resume: bool = False, over
         echo(f"fine-tuning {cfg.init} ({model.num_parameters() / 1e6:.2f} M parameters) on "
              f"{len(train_examples)} questions ({len(features)} windows of <= {cfg.max_length} tokens); "
              f"evaluating on {len(eval_examples)}" + (f"; resuming from {latest}" if latest else ""))
+    shard, cache = cfg.batch_size // world, {}
+    local = lambda step: batch_indices(step, cfg.batch_size, len(features), cfg.seed, cache)[rank * shard:(rank + 1) * shard]
+    first = ({k: v.to(device) for k, v in features.batch(local(start_step + 1)).items()}
+             if start_step < cfg.steps else None)
+    # "auto": measured on the first batch (or the stored run's); cfg is what checkpoints store
+    cfg.precision, cfg.attention = resolve_speed(cfg.precision, cfg.attention, device, model, first, stored,
+                                                 echo if main else None, world)
+    use_bf16 = cfg.precision == "bf16"
     train_model = model
     if world > 1:
         train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    use_bf16, shard, cache = resolve_precision(cfg.precision, device) == "bf16", cfg.batch_size // world, {}
     bar = None
     if progress and main:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=cfg.steps, initial=start_step, desc="finetune", unit="step")
     for step in range(start_step + 1, cfg.steps + 1):
-        idx = batch_indices(step, cfg.batch_size, len(features), cfg.seed, cache)[rank * shard:(rank + 1) * shard]
-        batch = {k: v.to(device) for k, v in features.batch(idx).items()}
+        batch = {k: v.to(device) for k, v in features.batch(local(step)).items()}
         loss = _step(train_model, model, batch, optimizer, scheduler, cfg, step, rank, use_bf16)
         if bar is not None:
             bar.update(1)

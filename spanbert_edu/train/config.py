@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .._checks import check_choice, check_int, check_real, check_seed
 from ..batch import PAIR_OBJECTIVES
+from ..attention import ATTENTION_PATHS
 from ..devices import PRECISIONS
 from ..masking import SCHEMES, MaskingConfig
 from ..masking.engine import REPLACEMENTS
@@ -25,6 +26,21 @@ def _opt(default, help: str = "", choices=None):
     """A field with its command-line help (and choices): ``spanbert-edu pretrain`` builds its
     flags from these fields, so a default or a help text is written only here."""
     return field(default=default, metadata={"help": help, "choices": choices})
+
+
+def precision_option():
+    """The ``precision`` field of a run config (pretraining and fine-tuning share it)."""
+    return _opt("auto", "'auto': the faster of fp32 and bf16 autocast (tried only where the hardware "
+                "has native bf16), measured when the run starts", PRECISIONS)
+
+
+ATTENTIONS = ("auto", *ATTENTION_PATHS)  # the choices of --attention
+
+
+def attention_option():
+    """The ``attention`` field of a run config: the path attention is computed by."""
+    return _opt("auto", "'auto': the faster of 'sdpa' (torch's fused kernel) and 'explicit' (written "
+                "out, with the cheap CPU dropout), measured when the run starts", ATTENTIONS)
 
 
 _M = MaskingConfig  # the masking knobs' defaults are MaskingConfig's; TrainConfig only carries them
@@ -77,8 +93,8 @@ class TrainConfig:
     keep_checkpoints: int = _opt(2, "checkpoints kept (older ones are deleted)")
     seed: int = _opt(0, "seed of the weights, the data order, the masks and dropout")
     device: str = _opt("auto", "'auto' (CUDA when present), 'cpu', 'cuda' or 'cuda:N'")
-    precision: str = _opt("auto", "'auto': bf16 autocast on CUDA or a bf16-capable CPU, else fp32",
-                          PRECISIONS)
+    precision: str = precision_option()
+    attention: str = attention_option()
     compile: bool = _opt(False, "torch.compile the model (opt-in)")
     out_dir: str = _opt("runs/pretrain", "run folder: checkpoints and metrics.jsonl")
     model_overrides: dict = field(default_factory=dict)  # SpanBertConfig fields (the CLI: --dropout)
@@ -90,6 +106,7 @@ class TrainConfig:
         check_int("warmup_steps", self.warmup_steps, minimum=0)
         check_seed("seed", self.seed)
         check_choice("precision", self.precision, PRECISIONS)
+        check_choice("attention", self.attention, ATTENTIONS)
         check_choice("preset", self.preset, tuple(SpanBertConfig.PRESETS))
         self.masking  # checks the masking fields, under their own names
         SpanBertConfig.check_objectives(self.sbo_weight, self.pair_objective)
@@ -130,5 +147,7 @@ def settings_differences(cfg, stored: dict, may_change) -> dict:
 
 # Settings a resumed run may change: they do not alter what is trained, only how it is watched
 # or where it runs. Everything else (lr, seed, schedule, data, masking, model) must match exactly.
+# (precision and attention change the rounding and the dropout masks: a resume given "auto" takes
+# the stored run's choice, see train.speed, and continues exactly.)
 RESUME_MAY_CHANGE = {"log_every", "eval_every", "eval_batches", "save_every", "keep_checkpoints",
-                     "device", "precision", "compile", "out_dir", "docs_path"}
+                     "device", "precision", "attention", "compile", "out_dir", "docs_path"}

@@ -17,13 +17,14 @@ from ..checkpoint import latest_checkpoint, load_model, load_training_state
 from ..collator import SpanMaskingCollator
 from ..data import load_tokenizer
 from ..data.examples import prepare_examples
-from ..devices import _distributed, resolve_precision
+from ..devices import _distributed
 from ..evaluate import evaluate
 from ..heads import SpanBertForPreTraining
 from ..masking import LINGUISTIC_MIX
 from ..model import SpanBertConfig
 from .config import TrainConfig
 from .run_folder import append_jsonl, check_resume, open_run, save_and_prune, start_log
+from .speed import resolve_speed
 from .step import (check_finite_weights, device_for, global_batch, heldout_row, make_optimizer,
                    ranks_agree, train_row, train_step)
 
@@ -105,7 +106,7 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
     train_examples, eval_examples = examples_for(cfg, tokenizer, "train"), examples_for(cfg, tokenizer, "heldout")
     model_cfg = model_config_for(cfg, tokenizer)
     latest = open_run(out, resume=resume, overwrite=overwrite, is_main=main)
-    start_step = check_resume(latest, out, cfg.resume_differences) if latest else 0
+    start_step, stored = check_resume(latest, out, cfg.resume_differences) if latest else (0, {})
     if resume and latest is None and main:
         echo(f"resume: {out} holds no checkpoint yet; starting a new run there")
 
@@ -114,11 +115,16 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
         start_log(log_path, start_step if latest else None)
         if latest:
             echo(f"resuming from {latest} (step {start_step})")
-    train_model = _wrapped(model, cfg, world, device)
-    use_bf16 = resolve_precision(cfg.precision, device) == "bf16"
     collator = SpanMaskingCollator.from_config(tokenizer, cfg.masking, seed=cfg.seed)
     eval_collator = SpanMaskingCollator.from_config(tokenizer, cfg.masking, seed=cfg.seed)
-    shard = cfg.batch_size // world
+    shard, perm_cache = cfg.batch_size // world, {}
+    local = lambda batch: {k: v[rank * shard:(rank + 1) * shard].to(device) for k, v in batch.items()}
+    # "auto" precision and attention: measured on the first batch (or the stored run's), and
+    # recorded in cfg, which every checkpoint stores
+    first = local(global_batch(start_step + 1, cfg, collator, train_examples, perm_cache)[0]) if start_step < cfg.steps else None
+    cfg.precision, cfg.attention = resolve_speed(cfg.precision, cfg.attention, device, model, first, stored,
+                                                 echo if main else None, world)
+    use_bf16, train_model = cfg.precision == "bf16", _wrapped(model, cfg, world, device)
     # a corpus too small to hold documents out has no held-out score: None, never a 0.000
     heldout = lambda: evaluate(model, eval_examples, eval_collator, batch_size=shard, max_batches=cfg.eval_batches,
                                seed=cfg.seed + 1, device=device) if eval_examples else None
@@ -127,17 +133,17 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
     if main:
         echo(f"model: {model.num_parameters() / 1e6:.2f} M parameters, preset {cfg.preset!r}; "
              f"{len(train_examples)} training blocks of <= {cfg.max_length} tokens; device {device}, "
-             f"{'bf16 autocast' if use_bf16 else 'fp32'}")
+             f"{'bf16 autocast' if use_bf16 else 'fp32'}, {cfg.attention} attention")
         if not eval_examples:
             echo(f"note: corpus {cfg.eval_corpus or cfg.corpus!r} has no held-out documents (too few to hold "
                  "5% out), so there is no held-out evaluation")
-    result_eval, perm_cache, t_last, tokens_since = None, {}, time.perf_counter(), 0
+    result_eval, t_last, tokens_since = None, time.perf_counter(), 0
     if start_step >= cfg.steps and main:
         echo(f"{out} is already complete (step {start_step} of {cfg.steps}); nothing to train")
         result_eval = heldout()
     for step in range(start_step + 1, cfg.steps + 1):
         batch, counts = global_batch(step, cfg, collator, train_examples, perm_cache)
-        batch = {k: v[rank * shard:(rank + 1) * shard].to(device) for k, v in batch.items()}
+        batch = local(batch)
         output = train_step(train_model, model, batch, counts, optimizer, scheduler, cfg, step, rank, world, use_bf16)
         if step % cfg.log_every == 0 or due(step, cfg.save_every):
             check_finite_weights(model, step, cfg)  # e.g. a NaN weight decay spoils weights, not the loss

@@ -111,9 +111,9 @@ def open_run(out: Path, *, resume: bool, overwrite: bool, is_main: bool, kind: s
     return existing
 
 
-def check_resume(latest: Path, out: Path, differences) -> int:
-    """Refuse a resume whose settings differ from the stored run's; returns the stored step.
-    ``differences(stored_train_config) -> {name: (stored, given)}``."""
+def check_resume(latest: Path, out: Path, differences) -> tuple[int, dict]:
+    """Refuse a resume whose settings differ from the stored run's; returns the stored step and
+    settings. ``differences(stored_train_config) -> {name: (stored, given)}``."""
     path = latest / "config.json"
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
@@ -139,7 +139,7 @@ def check_resume(latest: Path, out: Path, differences) -> int:
         raise ValueError(f"resume: {out} was trained with other settings; (stored, given): "
                          + ", ".join(f"{k}: {a!r} vs {b!r}" for k, (a, b) in sorted(diff.items()))
                          + ". Resume with the same settings, or start a new run with --out")
-    return step
+    return step, train
 
 
 def start_log(log_path: Path, resumed_step: int | None) -> None:

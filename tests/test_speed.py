@@ -1,0 +1,117 @@
+"""The measured choice of precision and attention path ("auto"), both ways, and that a resumed
+run keeps the stored choice (so it continues exactly)."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import spanbert_edu.devices as devices_module
+import spanbert_edu.train.loop as train_module
+import spanbert_edu.train.speed as speed
+from spanbert_edu import SpanBertConfig, SpanBertForPreTraining, SpanMaskingCollator, load_corpus, load_tokenizer
+from spanbert_edu.data.packing import pack_documents
+from spanbert_edu.train import pretrain
+
+CPU = torch.device("cpu")
+ORDER = [("fp32", "sdpa"), ("fp32", "explicit"), ("bf16", "sdpa"), ("bf16", "explicit")]
+
+
+def times(*seconds):
+    return dict(zip(ORDER, seconds))
+
+
+def test_pick_takes_bf16_where_it_is_faster():
+    assert speed.pick(times(1.0, 0.9, 0.6, 0.5)) == ("bf16", "explicit")
+    assert speed.pick(times(1.0, 1.1, 0.6, 0.7)) == ("bf16", "sdpa")
+
+
+def test_pick_keeps_fp32_where_bf16_is_slower_or_within_the_margin():
+    assert speed.pick(times(1.0, 1.2, 1.3, 1.1)) == ("fp32", "sdpa")
+    assert speed.pick(times(1.0, 0.8, 1.3, 1.1)) == ("fp32", "explicit")
+    assert speed.pick(times(1.0, 1.2, 0.97, 1.1)) == ("fp32", "sdpa")     # 3% faster: a tie
+
+
+def test_candidates_follow_the_settings(monkeypatch):
+    monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
+    assert speed.speed_candidates("auto", "auto", CPU) == ORDER
+    assert speed.speed_candidates("fp32", "auto", CPU) == ORDER[:2]
+    assert speed.speed_candidates("auto", "explicit", CPU) == [ORDER[1], ORDER[3]]
+    monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: False)  # emulated bf16: never tried
+    assert speed.speed_candidates("auto", "sdpa", CPU) == [("fp32", "sdpa")]
+
+
+@pytest.fixture(scope="module")
+def model_and_batch():
+    tok = load_tokenizer()
+    batch = SpanMaskingCollator(tok, seed=0)(pack_documents(load_corpus("default", "heldout"), tok, max_length=64)[:4])
+    torch.manual_seed(0)
+    return SpanBertForPreTraining(SpanBertConfig.preset("tiny", vocab_size=len(tok))).train(), batch
+
+
+def test_measuring_leaves_the_model_as_it_was(model_and_batch):
+    model, batch = model_and_batch
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    measured = speed.time_candidates(model, batch, CPU, ORDER[:2], rounds=2)
+    assert list(measured) == ORDER[:2] and all(t > 0 for t in measured.values())
+    assert all(p.grad is None and torch.equal(p, before[n]) for n, p in model.named_parameters())
+
+
+@pytest.mark.parametrize("measured,chosen", [((1.0, 1.1, 0.5, 0.6), ("bf16", "sdpa")),
+                                             ((1.0, 0.9, 1.5, 1.6), ("fp32", "explicit"))])
+def test_resolve_speed_measures_auto_both_ways(model_and_batch, monkeypatch, measured, chosen):
+    model, batch = model_and_batch
+    monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr(speed, "_measured", {})
+    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(*measured))
+    lines = []
+    assert speed.resolve_speed("auto", "auto", CPU, model, batch, echo=lines.append) == chosen
+    assert {m.path for m in model.modules() if hasattr(m, "path")} == {chosen[1]}
+    assert "training with " + ", ".join(chosen) in lines[0]
+
+
+def test_given_or_stored_settings_are_not_measured(model_and_batch, monkeypatch):
+    model, batch = model_and_batch
+    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: pytest.fail("measured"))
+    assert speed.resolve_speed("fp32", "explicit", CPU, model, batch) == ("fp32", "explicit")
+    stored = {"precision": "bf16", "attention": "sdpa"}
+    assert speed.resolve_speed("auto", "auto", CPU, model, batch, stored) == ("bf16", "sdpa")
+    assert speed.resolve_speed("fp32", "auto", CPU, model, batch, stored) == ("fp32", "sdpa")
+
+
+QUICK = dict(preset="tiny", batch_size=8, max_length=64, steps=6, warmup_steps=2, log_every=1,
+             eval_every=3, eval_batches=2, save_every=3, progress=False, echo=lambda *a: None)
+
+
+def stored_settings(run, step):
+    train = json.loads((Path(run) / "checkpoints" / f"step-{step:06d}" / "config.json").read_text())["train"]
+    return train["precision"], train["attention"]
+
+
+def test_a_resume_keeps_the_stored_choice_and_continues_exactly(tmp_path, monkeypatch):
+    """The first run measures (bf16, explicit); the resume would measure (fp32, sdpa), but takes
+    the stored choice: its weights equal an uninterrupted run's."""
+    monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr(speed, "_measured", {})
+    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(1.0, 1.0, 1.0, 0.5))
+    pretrain(out_dir=str(tmp_path / "whole"), **QUICK)
+    real_append = train_module.append_jsonl
+
+    def crash_at_step_5(path, row, on_log=None):
+        if row["step"] == 5:
+            raise KeyboardInterrupt("simulated crash")
+        real_append(path, row, on_log)
+
+    monkeypatch.setattr(train_module, "append_jsonl", crash_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(out_dir=str(tmp_path / "cut"), **QUICK)
+    monkeypatch.setattr(train_module, "append_jsonl", real_append)
+    assert stored_settings(tmp_path / "whole", 6) == stored_settings(tmp_path / "cut", 3) == ("bf16", "explicit")
+    monkeypatch.setattr(speed, "_measured", {})
+    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(0.5, 1.0, 1.0, 1.0))
+    pretrain(out_dir=str(tmp_path / "cut"), resume=True, **QUICK)
+    assert stored_settings(tmp_path / "cut", 6) == ("bf16", "explicit")
+    from safetensors.torch import load_file
+
+    a, b = (load_file(str(tmp_path / r / "checkpoints" / "step-000006" / "model.safetensors")) for r in ("whole", "cut"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
