@@ -75,7 +75,7 @@ def child(which, args):
     ours, batch = build(args.preset, args.max_length, args.batch_size)
     model = set_attention_path(ours, args.attention) if which == "ours" else HFWithSBO(ours)
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)  # both: as our loop and HF Trainer's default
     step_model = torch.compile(model) if args.compile else model
     times = []
     warm = 2 + 2 * args.compile  # compilation happens in the first steps
