@@ -54,13 +54,3 @@ def gemm_peak(dtype: torch.dtype, sizes=((2048, 2048, 2048), (4096, 256, 1024), 
             reps += 1
         best = max(best, 2 * m * k * n * reps / (time.perf_counter() - t0))
     return best
-
-
-REFERENCE = ((1024, 1024, 1024),)  # a small square GEMM, timed beside every training step
-
-
-def drift_reference(dtype: torch.dtype) -> float:
-    """FLOP/s of a 1024^3 GEMM timed for 0.05 s: how fast the machine is right now. Shared cloud
-    cores drift by up to 2x within minutes; a step timed next to this is divided by it, so
-    ratios between steps timed minutes apart do not measure the drift."""
-    return gemm_peak(dtype, sizes=REFERENCE, seconds=0.05)

@@ -8,13 +8,8 @@ Same config, same weights (ours exported with ``to_hf_bert``), same batch and ma
 AdamW step. Each model trains in its own child process (so each peak RSS is its own); the
 parent first checks that the two losses agree given equal weights and masks (dropout off).
 Tokens/s counts real (non-padding) tokens over the median step after two warm-up steps; each
-variant runs ``--repeats`` times, the variants in turn, and its faster run counts.
-
-The cloud machines this runs on drift in speed (up to 2x within minutes), so every step is
-followed by ``flops.drift_reference``, a small GEMM in fp32 and in bf16 that says how fast the
-machine is at that moment. The ratios between variants compare steps in units of that fp32
-GEMM's time, and the share of peak scales the parent's peak by the drift of the precision's own
-reference: both are medians over the steps. The raw step times are printed too. The parent also resolves ``precision="auto", attention="auto"`` as a
+variant runs ``--repeats`` times, the variants in turn, and its faster run counts (the machines
+this runs on drift in speed). The parent also resolves ``precision="auto", attention="auto"`` as a
 training run would (``spanbert_edu.train.speed``) and marks the row it picks: the default here.
 
 In the same run the parent measures this machine's best GEMM throughput in fp32 and bf16
@@ -33,7 +28,7 @@ import time
 
 import torch
 
-from flops import drift_reference, gemm_peak, step_flops
+from flops import gemm_peak, step_flops
 from spanbert_edu.model import set_attention_path
 from spanbert_edu.train.speed import resolve_speed
 
@@ -82,9 +77,7 @@ def child(which, args):
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)  # both: as our loop and HF Trainer's default
     step_model = torch.compile(model) if args.compile else model
-    times, work, shares = [], [], []
-    flops = step_flops(ours.config, batch, "masked" if which == "ours" else "all")["total"]
-    dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
+    times = []
     warm = 2 + 2 * args.compile  # compilation happens in the first steps
     for step in range(args.steps + warm):
         t0 = time.perf_counter()
@@ -94,16 +87,11 @@ def child(which, args):
         opt.step()
         opt.zero_grad(set_to_none=True)
         if step >= warm:
-            t = time.perf_counter() - t0
-            fp32_now, own_now = drift_reference(torch.float32), drift_reference(dtype)
-            times.append(t)
-            work.append(t * fp32_now)          # the step, in FLOPs of the fp32 reference GEMM
-            shares.append(flops / t / (args.peak * own_now / args.reference))
+            times.append(time.perf_counter() - t0)
     tokens = int(batch["attention_mask"].sum())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"tokens_per_s": tokens / statistics.median(times), "peak_rss_mb": peak_mb,
-                      "step_s": statistics.median(times), "work": statistics.median(work),
-                      "share": statistics.median(shares)}))
+                      "step_s": statistics.median(times)}))
 
 
 def main():
@@ -116,8 +104,6 @@ def main():
     parser.add_argument("--child", choices=["ours", "hf"])
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=argparse.SUPPRESS)
     parser.add_argument("--attention", default="sdpa", choices=["sdpa", "explicit"], help=argparse.SUPPRESS)
-    parser.add_argument("--peak", type=float, help=argparse.SUPPRESS)        # the parent's, this precision
-    parser.add_argument("--reference", type=float, help=argparse.SUPPRESS)   # its drift reference then
     parser.add_argument("--compile", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile row")
     args = parser.parse_args()
@@ -134,7 +120,6 @@ def main():
           + f", HF+SBO {b:.6f}, largest |diff| {max(abs(v - b) for v in a.values()):.2e}")
     auto = resolve_speed("auto", "auto", torch.device("cpu"), ours.train(), batch, echo=print)
     peaks = {"fp32": gemm_peak(torch.float32), "bf16": gemm_peak(torch.bfloat16)}
-    references = {"fp32": drift_reference(torch.float32), "bf16": drift_reference(torch.bfloat16)}
     flops = {"ours": step_flops(ours.config, batch, "masked"), "hf": step_flops(ours.config, batch, "all")}
     print(f"best GEMM on {torch.get_num_threads()} threads: fp32 {peaks['fp32'] / 1e9:,.0f} GFLOP/s, "
           f"bf16 {peaks['bf16'] / 1e9:,.0f} GFLOP/s")
@@ -149,8 +134,7 @@ def main():
         for which, precision, path, compiled in variants:
             cmd = [sys.executable, __file__, "--child", which, "--preset", args.preset, "--batch-size",
                    str(args.batch_size), "--max-length", str(args.max_length), "--steps", str(args.steps),
-                   "--precision", precision, "--peak", str(peaks[precision]),
-                   "--reference", str(references[precision])] + (["--attention", path] if which == "ours" else []) \
+                   "--precision", precision] + (["--attention", path] if which == "ours" else []) \
                   + (["--compile"] if compiled else [])
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode:
@@ -158,12 +142,12 @@ def main():
                 continue
             r = json.loads(done.stdout.splitlines()[-1])
             key = (which, precision, path, compiled)
-            if key not in results or r["work"] < results[key]["work"]:
+            if key not in results or r["step_s"] < results[key]["step_s"]:
                 results[key] = r
-    print_table(args, results, auto)
+    print_table(args, results, flops, peaks, auto)
 
 
-def print_table(args, results, auto):
+def print_table(args, results, flops, peaks, auto):
     base = results[("ours", "fp32", "sdpa", False)]
     names = {"ours": "spanbert_edu SpanBertForPreTraining", "hf": "transformers BertForMaskedLM + SBOHead"}
     print(f"\npreset {args.preset}, batch {args.batch_size} x {args.max_length}, CPU threads "
@@ -174,12 +158,13 @@ def print_table(args, results, auto):
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     for (which, precision, path, compiled), r in results.items():
         hf = results.get(("hf", precision, "-", False))
-        vs_hf = f"{hf['work'] / r['work']:.2f}x" if hf else "-"
+        vs_hf = f"{r['tokens_per_s'] / hf['tokens_per_s']:.2f}x" if hf else "-"
         label = f"{precision} autocast" if precision == "bf16" else precision
         default = " (auto's choice)" if which == "ours" and (precision, path) == auto and not compiled else ""
+        share = flops[which]["total"] / r["step_s"] / peaks[precision]
         print(f"| {names[which]}{' + torch.compile' if compiled else ''} | {label} | {path}{default} | "
-              f"{r['step_s']:.3f} | {r['tokens_per_s']:,.0f} | {base['work'] / r['work']:.2f}x | "
-              f"{vs_hf} | {r['share']:.0%} | {r['peak_rss_mb']:,.0f} |")
+              f"{r['step_s']:.3f} | {r['tokens_per_s']:,.0f} | {r['tokens_per_s'] / base['tokens_per_s']:.2f}x | "
+              f"{vs_hf} | {share:.0%} | {r['peak_rss_mb']:,.0f} |")
 
 
 def cpu_bf16():
