@@ -13,8 +13,10 @@
   a near tie does not flip from run to run.
 
 Why measure, and not a rule: which is faster depends on the model's size as well as the
-machine. On a 2-core Xeon with AMX-BF16, bf16 is 1.7x fp32 for the ``small`` preset but 0.9x for
-``tiny`` (its matrices are too small to gain, and autocast's casts cost the same).
+machine. On a 2-core Xeon with AMX-BF16, bf16 with the explicit attention is 2.3x fp32 for the
+``small`` preset with dropout, but only 1.1x for ``tiny`` without it, and bf16 with SDPA is 0.8x
+fp32 there (its matrices are too small to gain, and autocast's casts cost the same); on an H200,
+``small`` in bf16 was 0.78x fp32 (docs/gpu.md).
 
 The choice is printed and stored in the run's settings (its checkpoints' ``config.json``); a
 resumed run given "auto" takes the stored choice, so a resume stays exact. A process measures
