@@ -32,3 +32,19 @@ def as_arrays(example, special_ids):
 
 def candidates_of(example):
     return {k: example.get(f"{k}_spans", []) for k in ("entity", "phrase")}
+
+
+def crash_log_at(monkeypatch, step: int):
+    """Make ``pretrain``'s log raise KeyboardInterrupt at ``step`` (a simulated crash after the
+    checkpoints before it); returns a function that puts the real log back."""
+    import spanbert_edu.train.loop as train_module
+
+    real_append = train_module.append_jsonl
+
+    def crash(path, row, on_log=None):
+        if row["step"] == step:
+            raise KeyboardInterrupt("simulated crash")
+        real_append(path, row, on_log)
+
+    monkeypatch.setattr(train_module, "append_jsonl", crash)
+    return lambda: monkeypatch.setattr(train_module, "append_jsonl", real_append)

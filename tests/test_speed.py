@@ -7,11 +7,12 @@ import pytest
 import torch
 
 import spanbert_edu.devices as devices_module
-import spanbert_edu.train.loop as train_module
 import spanbert_edu.train.speed as speed
 from spanbert_edu import SpanBertConfig, SpanBertForPreTraining, SpanMaskingCollator, load_corpus, load_tokenizer
 from spanbert_edu.data.packing import pack_documents
 from spanbert_edu.train import pretrain
+
+from conftest import crash_log_at
 
 CPU = torch.device("cpu")
 ORDER = [("fp32", "sdpa"), ("fp32", "explicit"), ("bf16", "sdpa"), ("bf16", "explicit")]
@@ -95,17 +96,10 @@ def test_a_resume_keeps_the_stored_choice_and_continues_exactly(tmp_path, monkey
     monkeypatch.setattr(speed, "_measured", {})
     monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(1.0, 1.0, 1.0, 0.5))
     pretrain(out_dir=str(tmp_path / "whole"), **QUICK)
-    real_append = train_module.append_jsonl
-
-    def crash_at_step_5(path, row, on_log=None):
-        if row["step"] == 5:
-            raise KeyboardInterrupt("simulated crash")
-        real_append(path, row, on_log)
-
-    monkeypatch.setattr(train_module, "append_jsonl", crash_at_step_5)
+    restore = crash_log_at(monkeypatch, 5)
     with pytest.raises(KeyboardInterrupt):
         pretrain(out_dir=str(tmp_path / "cut"), **QUICK)
-    monkeypatch.setattr(train_module, "append_jsonl", real_append)
+    restore()
     assert stored_settings(tmp_path / "whole", 6) == stored_settings(tmp_path / "cut", 3) == ("bf16", "explicit")
     monkeypatch.setattr(speed, "_measured", {})
     monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(0.5, 1.0, 1.0, 1.0))

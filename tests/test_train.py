@@ -9,12 +9,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import spanbert_edu.train.loop as train_module
 from spanbert_edu.checkpoint import load_model, load_training_state, save_checkpoint
 from spanbert_edu.cli import main
 from spanbert_edu.heads import SpanBertForPreTraining
 from spanbert_edu.model import SpanBertConfig
 from spanbert_edu.train import TrainConfig, pretrain
+
+from conftest import crash_log_at
 
 QUICK = dict(preset="tiny", batch_size=8, max_length=64, steps=8, warmup_steps=2, log_every=1,
              eval_every=4, eval_batches=2, save_every=4, progress=False, echo=lambda *a: None)
@@ -57,18 +58,11 @@ def test_same_seed_same_weights(full_run, tmp_path):
 
 
 def test_interrupted_run_resumes_exactly(full_run, tmp_path, monkeypatch):
-    real_append = train_module.append_jsonl
-
-    def crash_at_step_6(path, row, on_log=None):
-        if row["step"] == 6:
-            raise KeyboardInterrupt("simulated crash")
-        real_append(path, row, on_log)
-
-    monkeypatch.setattr(train_module, "append_jsonl", crash_at_step_6)
+    restore = crash_log_at(monkeypatch, 6)
     with pytest.raises(KeyboardInterrupt):
         pretrain(out_dir=str(tmp_path), **QUICK)
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step-000004"]
-    monkeypatch.setattr(train_module, "append_jsonl", real_append)
+    restore()
     pretrain(out_dir=str(tmp_path), resume=True, **QUICK)
     a, b = weights(full_run), weights(tmp_path)
     assert all(torch.equal(a[k], b[k]) for k in a)              # bit for bit
