@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -5,6 +7,20 @@ from spanbert_edu import load_corpus, load_tokenizer, pack_documents
 from spanbert_edu.masking import ReplacementVocab
 from spanbert_edu.masking.proposers import make_proposers
 from spanbert_edu.masking.words import maskable_positions, word_starts_from_word_ids
+
+
+@pytest.fixture(scope="session", autouse=True)
+def speed_cache(tmp_path_factory):
+    """The measured "auto" choices (spanbert_edu.train.speed) go to a folder of this test session,
+    not the user's home; the runs the tests start as subprocesses inherit it, so two runs of one
+    command agree."""
+    folder = tmp_path_factory.mktemp("speed_cache")
+    previous, os.environ["SPANBERT_EDU_CACHE"] = os.environ.get("SPANBERT_EDU_CACHE"), str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["SPANBERT_EDU_CACHE"]
+    else:
+        os.environ["SPANBERT_EDU_CACHE"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""The measured choice of precision and attention path ("auto"), both ways, and that a resumed
-run keeps the stored choice (so it continues exactly)."""
+"""The measured choice of precision and attention path ("auto"), both ways; that a resumed run
+keeps the stored choice (so it continues exactly); and that a machine's later runs reuse its
+first measurement (so one command gives one result there)."""
 import json
 from pathlib import Path
 
@@ -42,6 +43,14 @@ def test_candidates_follow_the_settings(monkeypatch):
     assert speed.speed_candidates("auto", "sdpa", CPU) == [("fp32", "sdpa")]
 
 
+@pytest.fixture
+def fresh(monkeypatch, tmp_path):
+    """Nothing measured yet: not in this process, nor in this machine's file (a new, empty one)."""
+    monkeypatch.setattr(speed, "_measured", {})
+    monkeypatch.setenv("SPANBERT_EDU_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "speed.json"
+
+
 @pytest.fixture(scope="module")
 def model_and_batch():
     tok = load_tokenizer()
@@ -60,10 +69,9 @@ def test_measuring_leaves_the_model_as_it_was(model_and_batch):
 
 @pytest.mark.parametrize("measured,chosen", [((1.0, 1.1, 0.5, 0.6), ("bf16", "sdpa")),
                                              ((1.0, 0.9, 1.5, 1.6), ("fp32", "explicit"))])
-def test_resolve_speed_measures_auto_both_ways(model_and_batch, monkeypatch, measured, chosen):
+def test_resolve_speed_measures_auto_both_ways(model_and_batch, monkeypatch, fresh, measured, chosen):
     model, batch = model_and_batch
     monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
-    monkeypatch.setattr(speed, "_measured", {})
     monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(*measured))
     lines = []
     assert speed.resolve_speed("auto", "auto", CPU, model, batch, echo=lines.append) == chosen
@@ -89,11 +97,10 @@ def stored_settings(run, step):
     return train["precision"], train["attention"]
 
 
-def test_a_resume_keeps_the_stored_choice_and_continues_exactly(tmp_path, monkeypatch):
+def test_a_resume_keeps_the_stored_choice_and_continues_exactly(tmp_path, monkeypatch, fresh):
     """The first run measures (bf16, explicit); the resume would measure (fp32, sdpa), but takes
     the stored choice: its weights equal an uninterrupted run's."""
     monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
-    monkeypatch.setattr(speed, "_measured", {})
     monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(1.0, 1.0, 1.0, 0.5))
     pretrain(out_dir=str(tmp_path / "whole"), **QUICK)
     restore = crash_log_at(monkeypatch, 5)
@@ -102,6 +109,7 @@ def test_a_resume_keeps_the_stored_choice_and_continues_exactly(tmp_path, monkey
     restore()
     assert stored_settings(tmp_path / "whole", 6) == stored_settings(tmp_path / "cut", 3) == ("bf16", "explicit")
     monkeypatch.setattr(speed, "_measured", {})
+    fresh.unlink()  # the machine's file would give the first measurement back
     monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(0.5, 1.0, 1.0, 1.0))
     pretrain(out_dir=str(tmp_path / "cut"), resume=True, **QUICK)
     assert stored_settings(tmp_path / "cut", 6) == ("bf16", "explicit")
@@ -109,3 +117,47 @@ def test_a_resume_keeps_the_stored_choice_and_continues_exactly(tmp_path, monkey
 
     a, b = (load_file(str(tmp_path / r / "checkpoints" / "step-000006" / "model.safetensors")) for r in ("whole", "cut"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_later_process_on_the_machine_reuses_the_first_measurement(model_and_batch, monkeypatch, fresh):
+    """The first run measures and writes the file; a new process (nothing in memory) that would
+    measure otherwise takes the file's times, so the same command trains the same way."""
+    model, batch = model_and_batch
+    monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(1.0, 1.0, 1.0, 0.5))
+    lines = []
+    assert speed.resolve_speed("auto", "auto", CPU, model, batch, echo=lines.append) == ("bf16", "explicit")
+    assert "measured now, kept in" in lines[0] and fresh.exists()
+    monkeypatch.setattr(speed, "_measured", {})
+    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(0.5, 1.0, 1.0, 1.0))
+    assert speed.resolve_speed("auto", "auto", CPU, model, batch, echo=lines.append) == ("bf16", "explicit")
+    assert "measured earlier on this machine" in lines[1]
+    # another batch shape, or other candidates, is another measurement
+    short = {k: v[:, :32] for k, v in batch.items()}
+    assert speed.resolve_speed("auto", "auto", CPU, model, short) == ("fp32", "sdpa")
+    assert speed.resolve_speed("auto", "sdpa", CPU, model, batch) == ("fp32", "sdpa")
+    assert len(json.loads(fresh.read_text())) == 3
+
+
+@pytest.mark.parametrize("damage", ["{not json", "[1, 2]", '{"key": {"fp32 sdpa": "fast"}}', "\u0000"])
+def test_a_damaged_file_is_measured_again_and_rewritten(model_and_batch, monkeypatch, fresh, damage):
+    model, batch = model_and_batch
+    monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
+    fresh.parent.mkdir()
+    fresh.write_text(damage)
+    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(1.0, 1.0, 0.5, 1.0))
+    assert speed.resolve_speed("auto", "auto", CPU, model, batch) == ("bf16", "sdpa")
+    (entry,) = [v for k, v in json.loads(fresh.read_text()).items() if k != "key"]
+    assert entry == {"fp32 sdpa": 1.0, "fp32 explicit": 1.0, "bf16 sdpa": 0.5, "bf16 explicit": 1.0}
+
+
+def test_no_file_when_the_cache_is_off(model_and_batch, monkeypatch, tmp_path):
+    model, batch = model_and_batch
+    monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr(speed, "_measured", {})
+    monkeypatch.setenv("SPANBERT_EDU_CACHE", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(1.0, 1.0, 1.0, 0.5))
+    lines = []
+    assert speed.resolve_speed("auto", "auto", CPU, model, batch, echo=lines.append) == ("bf16", "explicit")
+    assert "(measured now)" in lines[0] and not any(tmp_path.rglob("*.json"))

@@ -18,16 +18,26 @@ machine. On a 2-core Xeon with AMX-BF16, bf16 with the explicit attention is 2.3
 fp32 there (its matrices are too small to gain, and autocast's casts cost the same); on an H200,
 ``small`` in bf16 was 0.78x fp32 (docs/gpu.md).
 
-The choice is printed and stored in the run's settings (its checkpoints' ``config.json``); a
-resumed run given "auto" takes the stored choice, so a resume stays exact. A process measures
-each (model, batch shapes, device, candidates) once, so runs in one session (a notebook, the
-tests) agree. To repeat a run bit for bit in a new process, pass the precision and attention it
-printed.
+Why a run's choice is remembered: fp32 and bf16 round differently, and the two attention paths
+draw different dropout masks, so a choice that flipped between two runs of one command would
+give two results from one seed. So the choice is
+
+* printed, and stored in the run's settings (its checkpoints' ``config.json``): a resumed run
+  given "auto" takes the stored choice, so a resume stays exact;
+* kept in a small file per machine (``$SPANBERT_EDU_CACHE``, else ``~/.cache/spanbert_edu``;
+  ``SPANBERT_EDU_CACHE=""`` keeps nothing), by what was measured: the device's name, torch's
+  version and threads, the model's config, the batch's shapes and the candidates. The first run
+  measures; every later run of the same command on that machine takes the same choice, so it
+  repeats bit for bit. Delete the file to measure again (after a driver or BIOS change, say).
+  To repeat a run on another machine, pass the precision and attention it printed.
 """
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -37,7 +47,7 @@ from ..model import set_attention_path
 
 MARGIN = 0.05  # an earlier candidate wins when within 5% of the fastest
 ROUNDS = 3     # the first is a warm-up
-_measured: dict = {}  # this process's measurements, by what was measured
+_measured: dict = {}  # this process's measurements, by what was measured (the file's, once read)
 
 
 def speed_candidates(precision: str, attention: str, device: torch.device) -> list[tuple[str, str]]:
@@ -72,10 +82,76 @@ def pick(times: dict) -> tuple[str, str]:
     return next(c for c, t in times.items() if t <= best * (1 + MARGIN))
 
 
+def cache_file() -> Path | None:
+    """The file that keeps this machine's measurements, or None when ``SPANBERT_EDU_CACHE=""``."""
+    folder = os.environ.get("SPANBERT_EDU_CACHE", str(Path.home() / ".cache" / "spanbert_edu"))
+    return Path(folder) / "speed.json" if folder else None
+
+
+def _hardware(device: torch.device) -> str:
+    """What decides the timings besides the model: the processor's name, torch's version, threads."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+            name = next(l.split(":", 1)[1].strip() for l in cpuinfo.splitlines() if l.startswith("model name"))
+        except (OSError, StopIteration):
+            import platform
+
+            name = platform.processor() or platform.machine()
+    return f"{name}; torch {torch.__version__}; {torch.get_num_threads()} threads"
+
+
+def _read_cache(path: Path | None) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError, RecursionError):
+        return {}  # missing or damaged: measure again (and rewrite it)
+    return data if isinstance(data, dict) else {}
+
+
+def _write_cache(path: Path | None, data: dict) -> None:
+    """Atomically (a temporary file, then a rename); a folder that cannot be written keeps nothing."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".speed-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def measure(model, batch: dict, device: torch.device, candidates) -> tuple[dict, str]:
+    """{candidate: seconds} for this model and batch shape, and where it came from: this process's
+    earlier measurement, this machine's file, or a measurement now (then added to the file)."""
+    key = json.dumps([_hardware(device), type(model).__name__, model.config.to_dict(),
+                      {k: list(v.shape) for k, v in batch.items()}, [" ".join(c) for c in candidates]],
+                     sort_keys=True)
+    if key in _measured:
+        return _measured[key], "measured earlier in this process"
+    path = cache_file()
+    stored = _read_cache(path).get(key)
+    try:
+        times = {c: float(stored[" ".join(c)]) for c in candidates}
+        source = f"measured earlier on this machine, kept in {path}"
+    except (TypeError, KeyError, ValueError):
+        times = time_candidates(model, batch, device, candidates)
+        source = "measured now" + (f", kept in {path}" if path else "")
+        data = _read_cache(path)  # read again: another run may have added to it meanwhile
+        data[key] = {" ".join(c): t for c, t in times.items()}
+        _write_cache(path, data)
+    _measured[key] = times
+    return times, source
+
+
 def resolve_speed(precision: str, attention: str, device: torch.device, model, batch: dict | None,
                   stored: dict | None = None, echo=None, world: int = 1) -> tuple[str, str]:
     """The run's (precision, attention): as given, or for "auto" the ``stored`` run's choice (a
-    resume) or the fastest measured on ``batch``. Sets the model to that attention path."""
+    resume), or the fastest on ``batch`` (:func:`measure`). Sets the model to that attention path."""
     stored = stored or {}
     if precision == "auto" and stored.get("precision") in ("fp32", "bf16"):
         precision = stored["precision"]
@@ -84,17 +160,14 @@ def resolve_speed(precision: str, attention: str, device: torch.device, model, b
     candidates = speed_candidates(precision, attention, device)
     choice = candidates[0]
     if len(candidates) > 1 and batch is not None:
-        key = (str(device), type(model).__name__, json.dumps(model.config.to_dict(), sort_keys=True),
-               tuple((k, tuple(v.shape)) for k, v in batch.items()), tuple(candidates))
-        if key not in _measured:
-            _measured[key] = time_candidates(model, batch, device, candidates)
-        choice = pick(_measured[key])
+        times, source = measure(model, batch, device, candidates)
+        choice = pick(times)
         if world > 1:  # every rank must train the same way: rank 0's measurement decides
             shared = [choice]
             torch.distributed.broadcast_object_list(shared, src=0)
             choice = tuple(shared[0])
         if echo is not None:
-            echo("speed: " + ", ".join(f"{p} {a} {t * 1e3:.0f} ms" for (p, a), t in _measured[key].items())
-                 + f" per forward-backward; training with {choice[0]}, {choice[1]} attention")
+            echo("speed: " + ", ".join(f"{p} {a} {t * 1e3:.0f} ms" for (p, a), t in times.items())
+                 + f" per forward-backward ({source}); training with {choice[0]}, {choice[1]} attention")
     set_attention_path(model, choice[1])
     return choice
