@@ -32,8 +32,18 @@ def attention(q, k, v, keep, dropout_p: float, path: str = "sdpa", need_weights:
     if path == "sdpa" and not need_weights:
         mask = None if keep is None else keep[:, None, None, :]      # (B, 1, 1, L): attend to real tokens
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p), None
-    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])      # (B, nh, L, L)
-    if keep is not None:
-        scores = scores.masked_fill(~keep[:, None, None, :], torch.finfo(scores.dtype).min)
+    B, nh, L, d = q.shape
+    # one batched matmul writes the scaled scores with the padding bias already added (baddbmm),
+    # where "q k^T, then / sqrt(d), then masked_fill" took three passes over (B, nh, L, L)
+    bias = q.new_zeros(()) if keep is None else padding_bias(keep, q.dtype).repeat_interleave(nh, 0)
+    scores = torch.baddbmm(bias, q.reshape(B * nh, L, d), k.reshape(B * nh, L, d).transpose(1, 2),
+                           alpha=1 / math.sqrt(d)).view(B, nh, L, L)
     probs = scores.softmax(-1)
     return dropout(probs, dropout_p) @ v, (probs if need_weights else None)
+
+
+def padding_bias(keep, dtype):
+    """keep (B, L) bool -> (B, 1, L): 0 where a key is a real token, else a large negative number
+    (bf16's lowest, which fp32 holds exactly and which stays finite under bf16 autocast)."""
+    low = torch.finfo(torch.bfloat16 if dtype in (torch.float32, torch.bfloat16) else dtype).min
+    return torch.zeros(keep.shape, dtype=dtype, device=keep.device).masked_fill_(~keep, low)[:, None, :]

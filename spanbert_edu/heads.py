@@ -46,7 +46,8 @@ class BertLMPredictionHead(nn.Module):
         self.bias = nn.Parameter(torch.zeros(c.vocab_size))
 
     def forward(self, hidden, word_embeddings):                     # hidden (N, H)
-        return self.transform(hidden) @ word_embeddings.t() + self.bias  # (N, V)
+        # F.linear adds the bias inside the matrix multiply (one pass over the (N, V) logits)
+        return F.linear(self.transform(hidden), word_embeddings, self.bias)  # (N, V)
 
 
 class BertPreTrainingHeads(nn.Module):
@@ -99,7 +100,7 @@ class SBOHead(nn.Module):
     def forward(self, hidden, span_boundaries, span_labels, word_embeddings):
         """Logits (N, V) against the tied input embeddings, and the targets (N,)."""
         y, targets = self.representations(hidden, span_boundaries, span_labels)
-        return y @ word_embeddings.t() + self.bias, targets
+        return F.linear(y, word_embeddings, self.bias), targets
 
 
 @dataclass

@@ -66,6 +66,26 @@ def test_no_mask_equals_an_all_true_mask(path):
     assert (a - b).abs().max() < 1e-6
 
 
+@pytest.mark.parametrize("bf16", [False, True])
+def test_explicit_path_is_the_textbook_formula(bf16):
+    """softmax(q k^T / sqrt(d)) v with padded keys at -inf, written the slow way, in float64; the
+    padding bias is 0 or bf16's lowest, so it stays finite (no NaN) under bf16 autocast too."""
+    from spanbert_edu.attention import padding_bias
+
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 5, 4) for _ in range(3))
+    keep = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    low = -(2 - 2**-7) * 2.0**127                                               # bf16's lowest
+    assert padding_bias(keep, torch.float32)[:, 0].tolist() == [[0, 0, 0, low, low], [0] * 5]
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        got, weights = attention(q, k, v, keep, 0.0, "explicit", need_weights=True)
+    scores = q.double() @ k.double().transpose(-2, -1) / 2.0                   # sqrt(4) = 2
+    scores = scores.masked_fill(~keep[:, None, None, :], float("-inf"))
+    want = scores.softmax(-1) @ v.double()
+    assert torch.isfinite(got).all() and weights[0, :, :, 3:].abs().max() == 0
+    assert (got.double() - want).abs().max() < (0.05 if bf16 else 1e-6)
+
+
 def test_padding_gets_no_weight_and_weights_come_from_either_setting(setup):
     model, batch = setup
     model.eval()
