@@ -125,6 +125,14 @@ def _write_cache(path: Path | None, data: dict) -> None:
         pass
 
 
+def _shown(path: Path) -> str:
+    """``path`` with the home folder written ``~``, as a user would type it."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
 def measure(model, batch: dict, device: torch.device, candidates) -> tuple[dict, str]:
     """{candidate: seconds} for this model and batch shape, and where it came from: this process's
     earlier measurement, this machine's file, or a measurement now (then added to the file)."""
@@ -137,10 +145,10 @@ def measure(model, batch: dict, device: torch.device, candidates) -> tuple[dict,
     stored = _read_cache(path).get(key)
     try:
         times = {c: float(stored[" ".join(c)]) for c in candidates}
-        source = f"measured earlier on this machine, kept in {path}"
+        source = f"measured earlier on this machine, kept in {_shown(path)}"
     except (TypeError, KeyError, ValueError):
         times = time_candidates(model, batch, device, candidates)
-        source = "measured now" + (f", kept in {path}" if path else "")
+        source = "measured now" + (f", kept in {_shown(path)}" if path else "")
         data = _read_cache(path)  # read again: another run may have added to it meanwhile
         data[key] = {" ".join(c): t for c, t in times.items()}
         _write_cache(path, data)
