@@ -39,6 +39,7 @@ bench:           ## the benchmark tables in the README
 	bash scripts/install.sh test
 	$(PY) benchmarks/collator_throughput.py
 	$(PY) benchmarks/train_throughput.py
+	$(PY) benchmarks/step_profile.py
 	$(PY) benchmarks/gpu_report.py
 
 tokenizer:       ## retrain the WordPiece vocabulary (not deterministic: commit the result)
