@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spanbert_edu.dropout import LEVELS, Dropout, dropout, keep_mask
+from spanbert_edu.dropout import LEVELS, Dropout, dropout
 
 
 def test_drop_rate_and_scale():
@@ -15,7 +15,7 @@ def test_drop_rate_and_scale():
     torch.manual_seed(0)
     p, n = 0.1, 1 << 20
     rounded = round(p * LEVELS) / LEVELS                      # 6554 / 65536 = 0.1000061
-    mask = keep_mask((n,), p, torch.float32)
+    mask = dropout(torch.ones(n), p)
     dropped = float((mask == 0).float().mean())
     assert abs(dropped - rounded) < 5 * math.sqrt(p * (1 - p) / n), dropped
     values = mask.unique().tolist()
@@ -51,9 +51,15 @@ def test_off_in_eval_and_at_p0_everything_dropped_at_p1():
     assert isinstance(module, torch.nn.Dropout) and module(x) is x and not module.state_dict()
 
 
-def test_bf16_stays_bf16():
-    x = torch.randn(16, 16, dtype=torch.bfloat16)
-    assert dropout(x, 0.1).dtype == torch.bfloat16
+def test_bf16_stays_bf16_and_is_scaled_by_the_exact_factor():
+    """A survivor is bf16(x / (1 - p)), not x times a bf16-rounded 1.1094 (0.16% low): for x = 1.75,
+    1.75 / (1 - 0.1000061) = 1.94446 rounds to 1.9453125, while 1.75 * 1.109375 gives 1.9375."""
+    x = torch.full((64, 64), 1.75, dtype=torch.bfloat16)
+    torch.manual_seed(0)
+    y = dropout(x, 0.1)
+    survivors = y[y != 0]
+    assert y.dtype == torch.bfloat16 and survivors.numel() > 0
+    assert torch.equal(survivors, torch.full_like(survivors, 1.9453125))
 
 
 @settings(max_examples=40, deadline=None)

@@ -98,8 +98,8 @@ def stored_settings(run, step):
 
 
 def test_a_resume_keeps_the_stored_choice_and_continues_exactly(tmp_path, monkeypatch, fresh):
-    """The first run measures (bf16, explicit); the resume would measure (fp32, sdpa), but takes
-    the stored choice: its weights equal an uninterrupted run's."""
+    """The first run measures (bf16, explicit); the resume measures nothing and takes the stored
+    choice: its weights equal an uninterrupted run's."""
     monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
     monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(1.0, 1.0, 1.0, 0.5))
     pretrain(out_dir=str(tmp_path / "whole"), **QUICK)
@@ -109,8 +109,8 @@ def test_a_resume_keeps_the_stored_choice_and_continues_exactly(tmp_path, monkey
     restore()
     assert stored_settings(tmp_path / "whole", 6) == stored_settings(tmp_path / "cut", 3) == ("bf16", "explicit")
     monkeypatch.setattr(speed, "_measured", {})
-    fresh.unlink()  # the machine's file would give the first measurement back
-    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(0.5, 1.0, 1.0, 1.0))
+    fresh.unlink()  # neither this process nor the machine's file remembers the measurement
+    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: pytest.fail("a resume measured"))
     pretrain(out_dir=str(tmp_path / "cut"), resume=True, **QUICK)
     assert stored_settings(tmp_path / "cut", 6) == ("bf16", "explicit")
     from safetensors.torch import load_file
@@ -139,16 +139,60 @@ def test_a_later_process_on_the_machine_reuses_the_first_measurement(model_and_b
     assert len(json.loads(fresh.read_text())) == 3
 
 
-@pytest.mark.parametrize("damage", ["{not json", "[1, 2]", '{"key": {"fp32 sdpa": "fast"}}', "\u0000"])
-def test_a_damaged_file_is_measured_again_and_rewritten(model_and_batch, monkeypatch, fresh, damage):
+@pytest.mark.parametrize("damage", ["{not json", "[1, 2]", "\\u0000", "NaN", "-1", '"fast"', "null", "{}"])
+def test_a_damaged_file_or_entry_is_measured_again_and_rewritten(model_and_batch, monkeypatch, fresh, damage):
+    """Damage to the whole file, or to this run's own entry (a NaN, a negative or a text time, a
+    missing candidate), means: measure again and write the entry anew."""
     model, batch = model_and_batch
     monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
-    fresh.parent.mkdir()
-    fresh.write_text(damage)
+    monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(1.0, 1.0, 1.0, 0.5))
+    speed.resolve_speed("auto", "auto", CPU, model, batch)             # writes this run's entry
+    (key,) = json.loads(fresh.read_text())
+    if damage.startswith(("{n", "[", "\\")):                           # the whole file
+        fresh.write_text(damage)
+    elif damage == "{}":                                               # an entry with no times
+        fresh.write_text(json.dumps({key: {}}))
+    else:                                                              # one bad time in the entry
+        entry = {**dict.fromkeys(map(" ".join, ORDER), 1.0), "bf16 sdpa": json.loads(damage)}
+        fresh.write_text(json.dumps({key: entry}))
+    monkeypatch.setattr(speed, "_measured", {})
     monkeypatch.setattr(speed, "time_candidates", lambda *a, **k: times(1.0, 1.0, 0.5, 1.0))
     assert speed.resolve_speed("auto", "auto", CPU, model, batch) == ("bf16", "sdpa")
-    (entry,) = [v for k, v in json.loads(fresh.read_text()).items() if k != "key"]
-    assert entry == {"fp32 sdpa": 1.0, "fp32 explicit": 1.0, "bf16 sdpa": 0.5, "bf16 explicit": 1.0}
+    assert json.loads(fresh.read_text()) == {key: {"fp32 sdpa": 1.0, "fp32 explicit": 1.0, "bf16 sdpa": 0.5,
+                                                   "bf16 explicit": 1.0}}
+    assert not list(fresh.parent.glob(".speed-*"))                       # no temporary file left
+
+
+def test_runs_starting_together_measure_once_and_choose_alike(model_and_batch, monkeypatch, fresh):
+    """Two runs start at once with nothing kept: the second waits on the file's lock while the
+    first measures, then takes the first's entry, even though it would have measured otherwise."""
+    import threading
+    import time
+
+    model, batch = model_and_batch
+    monkeypatch.setattr(devices_module, "cpu_supports_bf16", lambda: True)
+    calls = []
+
+    def slow_measurement(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        time.sleep(0.5)
+        return times(1.0, 1.0, 1.0, 0.5) if len(calls) == 1 else times(0.5, 1.0, 1.0, 1.0)
+
+    monkeypatch.setattr(speed, "time_candidates", slow_measurement)
+    chosen, lines = {}, []
+
+    def run(name):
+        chosen[name] = speed.measure(model, batch, CPU, ORDER)
+
+    first = threading.Thread(target=run, args=("first",), name="first")
+    second = threading.Thread(target=run, args=("second",), name="second")
+    first.start()
+    time.sleep(0.1)
+    second.start()
+    first.join(), second.join()
+    assert calls == ["first"]
+    assert speed.pick(chosen["first"][0]) == speed.pick(chosen["second"][0]) == ("bf16", "explicit")
+    assert chosen["second"][1].startswith("measured earlier")
 
 
 def test_no_file_when_the_cache_is_off(model_and_batch, monkeypatch, tmp_path):

@@ -28,12 +28,16 @@ give two results from one seed. So the choice is
   ``SPANBERT_EDU_CACHE=""`` keeps nothing), by what was measured: the device's name, torch's
   version and threads, the model's config, the batch's shapes and the candidates. The first run
   measures; every later run of the same command on that machine takes the same choice, so it
-  repeats bit for bit. Delete the file to measure again (after a driver or BIOS change, say).
+  repeats bit for bit. Runs that start together take turns on the file's lock, so the later
+  ones read the first one's entry; in a data-parallel run rank 0 alone measures and tells the
+  others. Delete the file to measure again (after a driver or BIOS change, say).
   To repeat a run on another machine, pass the precision and attention it printed.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import tempfile
 import time
@@ -83,8 +87,14 @@ def pick(times: dict) -> tuple[str, str]:
 
 
 def cache_file() -> Path | None:
-    """The file that keeps this machine's measurements, or None when ``SPANBERT_EDU_CACHE=""``."""
-    folder = os.environ.get("SPANBERT_EDU_CACHE", str(Path.home() / ".cache" / "spanbert_edu"))
+    """The file that keeps this machine's measurements, or None (``SPANBERT_EDU_CACHE=""``, or no
+    home folder to put it in)."""
+    folder = os.environ.get("SPANBERT_EDU_CACHE")
+    if folder is None:
+        try:
+            folder = str(Path.home() / ".cache" / "spanbert_edu")
+        except RuntimeError:  # no HOME and no password entry
+            return None
     return Path(folder) / "speed.json" if folder else None
 
 
@@ -103,6 +113,30 @@ def _hardware(device: torch.device) -> str:
     return f"{name}; torch {torch.__version__}; {torch.get_num_threads()} threads"
 
 
+@contextlib.contextmanager
+def _locked(path: Path | None):
+    """An exclusive lock on ``path``'s ``.lock`` file (POSIX), held while a run reads, measures and
+    writes: runs that start together then measure one after the other, and the later ones read
+    the first one's entry. Without a lock (no fcntl, a folder that cannot be written) runs go on."""
+    handle = None
+    if path is not None:
+        try:
+            import fcntl
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path.with_name(path.name + ".lock"), "a")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            if handle is not None:
+                handle.close()
+            handle = None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.close()  # closing the file releases the lock
+
+
 def _read_cache(path: Path | None) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8")) if path else {}
@@ -111,25 +145,36 @@ def _read_cache(path: Path | None) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _write_cache(path: Path | None, data: dict) -> None:
-    """Atomically (a temporary file, then a rename); a folder that cannot be written keeps nothing."""
-    if path is None:
-        return
+def _times_from(entry, candidates) -> dict | None:
+    """A stored entry's seconds for ``candidates``, or None unless each is a finite number > 0."""
+    try:
+        times = {c: float(entry[" ".join(c)]) for c in candidates}
+    except (TypeError, KeyError, ValueError):
+        return None
+    return times if all(math.isfinite(t) and t > 0 for t in times.values()) else None
+
+
+def _write_cache(path: Path, data: dict) -> bool:
+    """Atomically (a temporary file, then a rename); False where the folder cannot be written."""
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".speed-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1, sort_keys=True)
         os.replace(tmp, path)
+        return True
     except OSError:
-        pass
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        return False
 
 
 def _shown(path: Path) -> str:
     """``path`` with the home folder written ``~``, as a user would type it."""
     try:
         return str(Path("~") / path.relative_to(Path.home()))
-    except ValueError:
+    except (ValueError, RuntimeError):
         return str(path)
 
 
@@ -142,16 +187,16 @@ def measure(model, batch: dict, device: torch.device, candidates) -> tuple[dict,
     if key in _measured:
         return _measured[key], "measured earlier in this process"
     path = cache_file()
-    stored = _read_cache(path).get(key)
-    try:
-        times = {c: float(stored[" ".join(c)]) for c in candidates}
-        source = f"measured earlier on this machine, kept in {_shown(path)}"
-    except (TypeError, KeyError, ValueError):
-        times = time_candidates(model, batch, device, candidates)
-        source = "measured now" + (f", kept in {_shown(path)}" if path else "")
-        data = _read_cache(path)  # read again: another run may have added to it meanwhile
-        data[key] = {" ".join(c): t for c, t in times.items()}
-        _write_cache(path, data)
+    with _locked(path):
+        data = _read_cache(path)
+        times = _times_from(data.get(key), candidates)
+        if times is not None:
+            source = f"measured earlier on this machine, kept in {_shown(path)}"
+        else:
+            times = time_candidates(model, batch, device, candidates)
+            data[key] = {" ".join(c): t for c, t in times.items()}
+            source = ("measured now" if path is None else f"measured now, kept in {_shown(path)}"
+                      if _write_cache(path, data) else f"measured now; could not keep it in {_shown(path)}")
     _measured[key] = times
     return times, source
 
@@ -168,13 +213,16 @@ def resolve_speed(precision: str, attention: str, device: torch.device, model, b
     candidates = speed_candidates(precision, attention, device)
     choice = candidates[0]
     if len(candidates) > 1 and batch is not None:
-        times, source = measure(model, batch, device, candidates)
-        choice = pick(times)
-        if world > 1:  # every rank must train the same way: rank 0's measurement decides
+        # every rank must train the same way: rank 0 alone measures (and keeps it), then tells
+        first = world == 1 or torch.distributed.get_rank() == 0
+        if first:
+            times, source = measure(model, batch, device, candidates)
+            choice = pick(times)
+        if world > 1:
             shared = [choice]
             torch.distributed.broadcast_object_list(shared, src=0)
             choice = tuple(shared[0])
-        if echo is not None:
+        if echo is not None and first:
             echo("speed: " + ", ".join(f"{p} {a} {t * 1e3:.0f} ms" for (p, a), t in times.items())
                  + f" per forward-backward ({source}); training with {choice[0]}, {choice[1]} attention")
     set_attention_path(model, choice[1])
