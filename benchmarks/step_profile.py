@@ -3,8 +3,9 @@
     python benchmarks/step_profile.py [--preset small] [--batch-size 32] [--max-length 128] [--steps 3]
 
 For each precision (fp32; bf16 autocast where the CPU has it natively), with the explicit
-attention (what "auto" took for ``small`` on every CPU measured, docs/benchmarks.md), torch's profiler records ``--steps`` training steps (forward, backward,
-fused AdamW) after two warm-up steps, and the operators' own CPU time is summed in groups: the
+attention (what "auto" took for ``small`` on every CPU measured, docs/benchmarks.md), torch's
+profiler records ``--steps`` training steps (forward, backward, fused AdamW) after two warm-up
+steps, and the operators' own CPU time is summed in groups: the
 matrix multiplies (``mm``, ``addmm``, ``bmm``, ``baddbmm``), the copies (autocast's casts, the
 bias written into ``addmm``'s output, ``contiguous``), and everything else. The matrix
 multiplies' time with the step's model FLOPs (``flops.step_flops``) gives what share of this
@@ -22,15 +23,16 @@ from flops import gemm_peak, step_flops
 from train_throughput import build
 from spanbert_edu.devices import cpu_supports_bf16
 from spanbert_edu.model import set_attention_path
+from spanbert_edu.train.step import fused_adamw
 
+PATH = "explicit"  # the attention path profiled: auto's choice for small on every CPU measured
 GROUPS = {"matrix multiplies": {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"},
           "copies and casts": {"aten::copy_"}}
 
 
 def profiled_step_seconds(model, batch, precision, steps):
     """{group: seconds per step} of the operators' own CPU time, and the profiled step's length."""
-    fused = torch.torch_version.TorchVersion(torch.__version__) >= "2.4"  # a CPU fused AdamW, as training uses
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=fused)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=fused_adamw(torch.device("cpu")))  # as training
 
     def step():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
@@ -71,10 +73,9 @@ def main():
           "| whole step: share of peak |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for precision in precisions:
-        path = "explicit"
-        groups, total = profiled_step_seconds(set_attention_path(model, path), batch, precision, args.steps)
+        groups, total = profiled_step_seconds(set_attention_path(model, PATH), batch, precision, args.steps)
         mm = groups.get("matrix multiplies", 0.0)
-        print(f"| {precision} | {path} | {total * 1e3:.0f} | {mm * 1e3:.0f} | "
+        print(f"| {precision} | {PATH} | {total * 1e3:.0f} | {mm * 1e3:.0f} | "
               f"{groups.get('copies and casts', 0.0) * 1e3:.0f} | {groups.get('everything else', 0.0) * 1e3:.0f} | "
               f"{peaks[precision] / 1e9:,.0f} | {flops / max(mm, 1e-9) / peaks[precision]:.0%} | "
               f"{flops / total / peaks[precision]:.0%} |")

@@ -1,5 +1,3 @@
-import os
-
 import numpy as np
 import pytest
 
@@ -15,12 +13,9 @@ def speed_cache(tmp_path_factory):
     not the user's home; the runs the tests start as subprocesses inherit it, so two runs of one
     command agree."""
     folder = tmp_path_factory.mktemp("speed_cache")
-    previous, os.environ["SPANBERT_EDU_CACHE"] = os.environ.get("SPANBERT_EDU_CACHE"), str(folder)
-    yield folder
-    if previous is None:
-        del os.environ["SPANBERT_EDU_CACHE"]
-    else:
-        os.environ["SPANBERT_EDU_CACHE"] = previous
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPANBERT_EDU_CACHE", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

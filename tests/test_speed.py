@@ -179,7 +179,7 @@ def test_runs_starting_together_measure_once_and_choose_alike(model_and_batch, m
         return times(1.0, 1.0, 1.0, 0.5) if len(calls) == 1 else times(0.5, 1.0, 1.0, 1.0)
 
     monkeypatch.setattr(speed, "time_candidates", slow_measurement)
-    chosen, lines = {}, []
+    chosen = {}
 
     def run(name):
         chosen[name] = speed.measure(model, batch, CPU, ORDER)

@@ -195,8 +195,12 @@ def measure(model, batch: dict, device: torch.device, candidates) -> tuple[dict,
         else:
             times = time_candidates(model, batch, device, candidates)
             data[key] = {" ".join(c): t for c, t in times.items()}
-            source = ("measured now" if path is None else f"measured now, kept in {_shown(path)}"
-                      if _write_cache(path, data) else f"measured now; could not keep it in {_shown(path)}")
+            if path is None:
+                source = "measured now"
+            elif _write_cache(path, data):
+                source = f"measured now, kept in {_shown(path)}"
+            else:
+                source = f"measured now; could not keep it in {_shown(path)}"
     _measured[key] = times
     return times, source
 

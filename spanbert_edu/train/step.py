@@ -24,6 +24,11 @@ from ..devices import resolve_device
 from .config import TrainConfig
 
 
+def fused_adamw(device) -> bool:
+    """Whether torch has the fused AdamW kernel for ``device``: CUDA, and the CPU from torch 2.4."""
+    return device.type == "cuda" or (device.type == "cpu" and torch.torch_version.TorchVersion(torch.__version__) >= "2.4")
+
+
 def make_optimizer(model, cfg: TrainConfig, device):
     """AdamW (no weight decay on biases and LayerNorm; fused) and the schedule: linear warmup
     over ``cfg.warmup_steps``, then linear decay to 0 at ``cfg.steps``. The fused kernel is 4x
@@ -34,8 +39,7 @@ def make_optimizer(model, cfg: TrainConfig, device):
         (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
-    fused = device.type == "cuda" or (device.type == "cpu" and torch.torch_version.TorchVersion(torch.__version__) >= "2.4")
-    opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, fused=fused)
+    opt = torch.optim.AdamW(groups, lr=cfg.learning_rate, fused=fused_adamw(device))
     warm, total = cfg.warmup_steps, cfg.steps
     schedule = lambda s: (s + 1) / max(1, warm) if s < warm else max(0.0, (total - s) / max(1, total - warm))
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
