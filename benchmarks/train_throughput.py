@@ -35,7 +35,7 @@ from spanbert_edu.model import set_attention_path
 from spanbert_edu.train.speed import resolve_speed
 
 
-def build(preset, max_length, batch_size, seed=0):
+def build(preset, max_length, batch_size, seed=0, **overrides):
     from spanbert_edu import SpanBertConfig, SpanBertForPreTraining, SpanMaskingCollator, load_corpus, load_tokenizer
     from spanbert_edu.data.packing import pack_documents
 
@@ -44,7 +44,7 @@ def build(preset, max_length, batch_size, seed=0):
     examples = [e for e in examples if len(e["input_ids"]) > max_length * 3 // 4][:batch_size]
     batch = SpanMaskingCollator(tok, seed=seed)(examples)
     torch.manual_seed(seed)
-    ours = SpanBertForPreTraining(SpanBertConfig.preset(preset, vocab_size=len(tok)))
+    ours = SpanBertForPreTraining(SpanBertConfig.preset(preset, vocab_size=len(tok), **overrides))
     return ours, batch
 
 
