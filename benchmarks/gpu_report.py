@@ -3,7 +3,9 @@
     python benchmarks/gpu_report.py [--preset base] [--batch-size 32] [--max-length 512] [--compile]
                                     [--peak-tflops N]
 
-Each row is measured in the same run and printed as a ratio against fp32 (the peer): fp32,
+The batch is the corpus's longest packed blocks cut to one length, so no position is padding
+and SDPA may take its flash kernel (the report says whether it can). Each row is measured in the
+same run and printed as a ratio against fp32 (the peer): fp32,
 bf16 autocast, and with ``--compile`` bf16 + torch.compile. Runs only where a CUDA device exists; otherwise it says so and exits 0. The peak FLOP/s comes
 from a table keyed by the device name (dense bf16, from the vendors' data sheets) or from
 ``--peak-tflops``; an unknown device without it gets tokens/s but no MFU. Never a constant
@@ -15,6 +17,7 @@ parameters, H: hidden size, T: sequence length), the usual estimate (PaLM, appen
 import argparse
 import statistics
 import time
+import warnings
 
 import torch
 
@@ -54,7 +57,7 @@ def main():
     name = torch.cuda.get_device_name(device)
     tok = load_tokenizer()
     examples = pack_documents(load_corpus("default", "train"), tok, max_length=args.max_length)
-    examples = sorted(examples, key=lambda e: -len(e["input_ids"]))[:args.batch_size]
+    examples = packed_blocks(examples, args.batch_size, tok.sep_token_id)
     batch = {k: v.to(device) for k, v in SpanMaskingCollator(tok, seed=0)(examples).items()}
     c = SpanBertConfig.preset(args.preset, vocab_size=len(tok))
     T = batch["input_ids"].shape[1]
@@ -63,8 +66,8 @@ def main():
     n_embed = sum(m.weight.numel() for m in probe.modules() if isinstance(m, torch.nn.Embedding))
     flops_per_token = 6 * (probe.num_parameters() - n_embed) + 12 * c.num_hidden_layers * c.hidden_size * T
     peak, source = peak_for(name, args.peak_tflops)
-    print(f"device: {name}; preset {args.preset}, batch {args.batch_size} x {T} ({tokens:,} real tokens), "
-          f"SDPA attention, fused AdamW")
+    print(f"device: {name}; preset {args.preset}, batch {args.batch_size} x {T} ({tokens:,} real tokens, "
+          f"no padding), SDPA attention ({flash_note(c, batch, device)}), fused AdamW")
     # the peer is fp32 measured in this same run; each row is a fresh model so memory is its own
     rows = [("fp32", False, False), ("bf16 autocast", True, False)]
     if args.compile:
@@ -83,6 +86,36 @@ def main():
         del model
     print(f"MFU against {peak / 1e12:.0f} TFLOP/s dense bf16 ({source}); fp32 rows use the same peak"
           if peak else f"MFU: not computed ({source})")
+
+
+def packed_blocks(examples, batch_size, sep_token_id):
+    """The ``batch_size`` longest examples, each cut to the shortest one's length (its last
+    tokens dropped, ``[SEP]`` kept): no position is padding, so the model passes SDPA no mask
+    and SDPA may take its flash kernel. (The sentence packer rarely fills a block exactly: at
+    512 the bundled corpus has 24 full blocks, then 511s.)"""
+    longest = sorted(examples, key=lambda e: -len(e["input_ids"]))[:batch_size]
+    if len(longest) < batch_size:
+        raise ValueError(f"batch_size {batch_size} is more than the corpus's {len(longest)} blocks")
+    T = len(longest[-1]["input_ids"])
+    return [{"input_ids": e["input_ids"][:T - 1] + [sep_token_id], "word_ids": e["word_ids"][:T - 1] + [-1]}
+            for e in longest]
+
+
+def flash_note(config, batch, device):
+    """Whether the model's bf16 forward runs with SDPA held to its flash kernel alone."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from spanbert_edu import SpanBertForPreTraining
+
+    model = SpanBertForPreTraining(config).to(device).train()
+    with warnings.catch_warnings(record=True) as why:  # SDPA warns why it cannot, then raises
+        warnings.simplefilter("always")
+        try:
+            with sdpa_kernel(SDPBackend.FLASH_ATTENTION), torch.autocast(device.type, dtype=torch.bfloat16):
+                model(**batch).loss.backward()
+            return "flash kernel: yes"
+        except RuntimeError as error:
+            reasons = [str(w.message).split(" (Triggered")[0] for w in why] or [str(error).splitlines()[0]]
+            return "flash kernel: no; " + " ".join(reasons)[:300]
 
 
 def time_steps(model, batch, steps, bf16, compiled):
