@@ -41,6 +41,7 @@ bench:           ## the benchmark tables in the README
 	$(PY) benchmarks/train_throughput.py
 	$(PY) benchmarks/step_profile.py
 	$(PY) benchmarks/fusion_ceiling.py
+	$(PY) benchmarks/allocator.py
 	$(PY) benchmarks/gpu_report.py
 
 tokenizer:       ## retrain the WordPiece vocabulary (not deterministic: commit the result)

@@ -26,6 +26,7 @@ from train_throughput import build
 from spanbert_edu import SpanBertConfig
 from spanbert_edu.devices import cpu_supports_bf16
 from spanbert_edu.model import set_attention_path
+from spanbert_edu.train.memory import keep_freed_memory
 from spanbert_edu.train.step import fused_adamw
 
 PATH = "explicit"  # as step_profile.py
@@ -72,6 +73,7 @@ def main():
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    keep_freed_memory()  # as the training commands do
     precisions = ["fp32", "bf16"] if cpu_supports_bf16() else ["fp32"]
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     peaks = {p: gemm_peak(dtypes[p]) for p in precisions}

@@ -23,6 +23,7 @@ from flops import gemm_peak, step_flops
 from train_throughput import build
 from spanbert_edu.devices import cpu_supports_bf16
 from spanbert_edu.model import set_attention_path
+from spanbert_edu.train.memory import keep_freed_memory
 from spanbert_edu.train.step import fused_adamw
 
 PATH = "explicit"  # the attention path profiled: auto's choice for small on every CPU measured
@@ -60,6 +61,7 @@ def main():
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--steps", type=int, default=3)
     args = parser.parse_args()
+    keep_freed_memory()  # as the training commands do
     model, batch = build(args.preset, args.max_length, args.batch_size)
     model.train()
     flops = step_flops(model.config, batch, "masked")["total"]

@@ -5,7 +5,9 @@ carrying the same SBO head, each in fp32 and under bf16 autocast, and ours with 
                                           [--repeats 2] [--no-compile]
 
 Same config, same weights (ours exported with ``to_hf_bert``), same batch and masks, same
-AdamW step. Each model trains in its own child process (so each peak RSS is its own); the
+AdamW step. Each model trains in its own child process (so each peak RSS is its own), with
+glibc keeping freed blocks for reuse in every child, HF's too (``keep_freed_memory``, as the
+training commands do; ``benchmarks/allocator.py`` measures what it changes); the
 parent first checks that the two losses agree given equal weights and masks (dropout off).
 Tokens/s counts real (non-padding) tokens over the median step after two warm-up steps; each
 variant runs ``--repeats`` times, the variants in turn, and its faster run counts. The GEMM peak
@@ -32,6 +34,7 @@ import torch
 
 from flops import gemm_peak, step_flops
 from spanbert_edu.model import set_attention_path
+from spanbert_edu.train.memory import keep_freed_memory
 from spanbert_edu.train.speed import resolve_speed
 
 
@@ -74,6 +77,7 @@ def loss_of(model, batch):
 def child(which, args):
     from spanbert_edu.model import set_attention_path
 
+    keep_freed_memory()  # as our training commands do; the HF peer gets it too (it is per process)
     ours, batch = build(args.preset, args.max_length, args.batch_size)
     model = set_attention_path(ours, args.attention) if which == "ours" else HFWithSBO(ours)
     model.train()
@@ -121,6 +125,7 @@ def main():
     print("equal weights and masks, dropout off: loss " + ", ".join(f"ours {p} {v:.6f}" for p, v in a.items())
           + f", HF+SBO {b:.6f}, largest |diff| {max(abs(v - b) for v in a.values()):.2e}")
     os.environ["SPANBERT_EDU_CACHE"] = ""  # measure now, as a machine's first run does
+    keep_freed_memory()                    # and with the allocator set as a run sets it
     auto = resolve_speed("auto", "auto", torch.device("cpu"), ours.train(), batch, echo=print)
     peaks = {"fp32": gemm_peak(torch.float32), "bf16": gemm_peak(torch.bfloat16)}
     flops = {"ours": step_flops(ours.config, batch, "masked"), "hf": step_flops(ours.config, batch, "all")}

@@ -26,6 +26,7 @@ from ..data import load_tokenizer
 from ..devices import _distributed
 from ..model import SpanBertConfig
 from ..train.run_folder import append_jsonl, check_resume, open_run, save_and_prune, start_log
+from ..train.memory import keep_freed_memory
 from ..train.speed import resolve_speed
 from ..train.step import batch_indices, check_finite_weights, device_for, make_optimizer, ranks_agree
 from .config import FinetuneConfig
@@ -177,6 +178,7 @@ def finetune(config: FinetuneConfig | None = None, *, resume: bool = False, over
     local = lambda step: batch_indices(step, cfg.batch_size, len(features), cfg.seed, cache)[rank * shard:(rank + 1) * shard]
     first = ({k: v.to(device) for k, v in features.batch(local(start_step + 1)).items()}
              if start_step < cfg.steps else None)
+    keep_freed_memory()  # before the speed is measured: steps then reuse freed blocks
     # "auto": measured on the first batch (or the stored run's); cfg is what checkpoints store
     cfg.precision, cfg.attention = resolve_speed(cfg.precision, cfg.attention, device, model, first, stored,
                                                  echo if main else None, world)

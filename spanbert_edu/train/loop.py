@@ -23,6 +23,7 @@ from ..heads import SpanBertForPreTraining
 from ..masking import LINGUISTIC_MIX
 from ..model import SpanBertConfig
 from .config import TrainConfig
+from .memory import keep_freed_memory
 from .run_folder import append_jsonl, check_resume, open_run, save_and_prune, start_log
 from .speed import resolve_speed
 from .step import (check_finite_weights, device_for, global_batch, heldout_row, make_optimizer,
@@ -119,6 +120,7 @@ def pretrain(config: TrainConfig | None = None, *, resume: bool = False, overwri
     eval_collator = SpanMaskingCollator.from_config(tokenizer, cfg.masking, seed=cfg.seed)
     shard, perm_cache = cfg.batch_size // world, {}
     local = lambda batch: {k: v[rank * shard:(rank + 1) * shard].to(device) for k, v in batch.items()}
+    keep_freed_memory()  # before the speed is measured: steps then reuse freed blocks (.memory)
     # "auto" precision and attention: measured on the first batch (or the stored run's), and
     # recorded in cfg, which every checkpoint stores
     first = local(global_batch(start_step + 1, cfg, collator, train_examples, perm_cache)[0]) if start_step < cfg.steps else None
