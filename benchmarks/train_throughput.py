@@ -7,7 +7,8 @@ carrying the same SBO head, each in fp32 and under bf16 autocast, and ours with 
 Same config, same weights (ours exported with ``to_hf_bert``), same batch and masks, same
 AdamW step. Each model trains in its own child process (so each peak RSS is its own), with
 glibc keeping freed blocks for reuse in every child, HF's too (``keep_freed_memory``, as the
-training commands do; ``benchmarks/allocator.py`` measures what it changes); the
+training commands do; ``benchmarks/allocator.py`` measures what it changes), and HF once more
+with glibc's defaults, as a plain script of its own would run (the ratios take the first); the
 parent first checks that the two losses agree given equal weights and masks (dropout off).
 Tokens/s counts real (non-padding) tokens over the median step after two warm-up steps; each
 variant runs ``--repeats`` times, the variants in turn, and its faster run counts. The GEMM peak
@@ -36,6 +37,9 @@ from flops import gemm_peak, step_flops
 from spanbert_edu.model import set_attention_path
 from spanbert_edu.train.memory import keep_freed_memory
 from spanbert_edu.train.speed import resolve_speed
+
+
+KIND = {"ours": "ours", "hf": "hf", "hf0": "hf"}  # hf0: HF again, with glibc's default malloc
 
 
 def build(preset, max_length, batch_size, seed=0, **overrides):
@@ -77,7 +81,8 @@ def loss_of(model, batch):
 def child(which, args):
     from spanbert_edu.model import set_attention_path
 
-    keep_freed_memory()  # as our training commands do; the HF peer gets it too (it is per process)
+    if not args.default_malloc:
+        keep_freed_memory()  # as our training commands do; the HF peer gets it too (it is per process)
     ours, batch = build(args.preset, args.max_length, args.batch_size)
     model = set_attention_path(ours, args.attention) if which == "ours" else HFWithSBO(ours)
     model.train()
@@ -111,6 +116,7 @@ def main():
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help=argparse.SUPPRESS)
     parser.add_argument("--attention", default="sdpa", choices=["sdpa", "explicit"], help=argparse.SUPPRESS)
     parser.add_argument("--compile", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--default-malloc", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile row")
     args = parser.parse_args()
     if args.child:
@@ -134,16 +140,16 @@ def main():
     for which, f in flops.items():
         print(f"model FLOPs per step, {which}: " + ", ".join(f"{k} {v / 1e9:.1f} G" for k, v in f.items()))
     variants = [("ours", p, a, False) for p in ("fp32", "bf16") for a in ("sdpa", "explicit")]
-    variants += [("hf", "fp32", "-", False), ("hf", "bf16", "-", False)]
+    variants += [(hf, p, "-", False) for hf in ("hf", "hf0") for p in ("fp32", "bf16")]
     if not args.no_compile:
         variants.append(("ours", auto[0], auto[1], True))
     results = {}
     for _ in range(args.repeats):
         for which, precision, path, compiled in variants:
-            cmd = [sys.executable, __file__, "--child", which, "--preset", args.preset, "--batch-size",
+            cmd = [sys.executable, __file__, "--child", KIND[which], "--preset", args.preset, "--batch-size",
                    str(args.batch_size), "--max-length", str(args.max_length), "--steps", str(args.steps),
                    "--precision", precision] + (["--attention", path] if which == "ours" else []) \
-                  + (["--compile"] if compiled else [])
+                  + (["--compile"] if compiled else []) + (["--default-malloc"] if which == "hf0" else [])
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode:
                 print(f"{which} {precision} {path} compile={compiled} failed:\n{done.stderr[-2000:]}")
@@ -162,7 +168,8 @@ def main():
 
 def print_table(args, results, flops, peaks, auto):
     base = results[("ours", "fp32", "sdpa", False)]
-    names = {"ours": "spanbert_edu SpanBertForPreTraining", "hf": "transformers BertForMaskedLM + SBOHead"}
+    names = {"ours": "spanbert_edu SpanBertForPreTraining", "hf": "transformers BertForMaskedLM + SBOHead",
+             "hf0": "transformers BertForMaskedLM + SBOHead, glibc's default malloc"}
     print(f"\npreset {args.preset}, batch {args.batch_size} x {args.max_length}, CPU threads "
           f"{torch.get_num_threads()}, native bf16: {cpu_bf16()}, median of {args.steps} training steps "
           f"(forward, backward, AdamW), the faster of {args.repeats} runs\n")
@@ -174,7 +181,7 @@ def print_table(args, results, flops, peaks, auto):
         vs_hf = f"{r['tokens_per_s'] / hf['tokens_per_s']:.2f}x" if hf else "-"
         label = f"{precision} autocast" if precision == "bf16" else precision
         default = " (auto's choice)" if which == "ours" and (precision, path) == auto and not compiled else ""
-        share = flops[which]["total"] / r["step_s"] / peaks[precision]
+        share = flops[KIND[which]]["total"] / r["step_s"] / peaks[precision]
         print(f"| {names[which]}{' + torch.compile' if compiled else ''} | {label} | {path}{default} | "
               f"{r['step_s']:.3f} | {r['tokens_per_s']:,.0f} | {r['tokens_per_s'] / base['tokens_per_s']:.2f}x | "
               f"{vs_hf} | {share:.0%} | {r['peak_rss_mb']:,.0f} |")
