@@ -15,20 +15,21 @@ where the CPU has it natively, bf16 autocast.
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
 
+from fusion_ceiling import timed_steps
 from train_throughput import build
+from spanbert_edu import SpanBertConfig
 from spanbert_edu.devices import cpu_supports_bf16
 from spanbert_edu.model import set_attention_path
 from spanbert_edu.train.memory import keep_freed_memory
 from spanbert_edu.train.step import fused_adamw
 
-MODELS = (("tiny", 0.0), ("small", 0.1))  # (preset, dropout): make pretrain's, and small's own
+# (preset, dropout): make pretrain's tiny without dropout, and small with its own
+MODELS = (("tiny", 0.0), ("small", SpanBertConfig.preset("small").hidden_dropout_prob))
 
 
 def child(args):
@@ -37,20 +38,12 @@ def child(args):
                          attention_probs_dropout_prob=args.dropout)
     model = set_attention_path(model, "explicit").train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=fused_adamw(torch.device("cpu")))
-    times = []
-    for step in range(3 + args.steps):
-        if step == 3:
-            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
-            loss = model(**batch).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        times.append(time.perf_counter() - t0)
+    timed_steps(model, opt, batch, args.precision, 3)  # warm-up
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    step_s = timed_steps(model, opt, batch, args.precision, args.steps)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"step_s": statistics.median(times[3:]), "kept": kept,
-                      "faults": (usage.ru_minflt - faults) / args.steps, "rss_mb": usage.ru_maxrss / 1024}))
+    print(json.dumps({"step_s": step_s, "kept": kept, "faults": (usage.ru_minflt - faults) / args.steps,
+                      "rss_mb": usage.ru_maxrss / 1024}))
 
 
 def main():
@@ -63,6 +56,8 @@ def main():
     parser.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.steps < 1 or args.rounds < 1:
+        parser.error(f"--steps and --rounds must be >= 1, got {args.steps} and {args.rounds}")
     if args.child:
         return child(args)
     rows = [(m, d, p) for m, d in MODELS for p in (["fp32", "bf16"] if cpu_supports_bf16() else ["fp32"])]
@@ -72,7 +67,10 @@ def main():
             for keep in (False, True):
                 cmd = [sys.executable, __file__, "--child", "--preset", preset, "--dropout", str(dropout),
                        "--precision", precision, "--steps", str(args.steps)] + (["--keep"] if keep else [])
-                r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
+                done = subprocess.run(cmd, capture_output=True, text=True)
+                if done.returncode:
+                    raise SystemExit(f"{preset} {precision} keep={keep} failed:\n{done.stderr[-2000:]}")
+                r = json.loads(done.stdout.splitlines()[-1])
                 key = (preset, dropout, precision, keep)
                 if key not in best or r["step_s"] < best[key]["step_s"]:
                     best[key] = r

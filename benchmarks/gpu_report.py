@@ -102,8 +102,11 @@ def packed_blocks(examples, batch_size, sep_token_id):
 
 
 def flash_note(config, batch, device):
-    """Whether the model's bf16 forward runs with SDPA held to its flash kernel alone."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
+    """Whether the model's bf16 forward and backward run with SDPA held to its flash kernel alone."""
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel  # torch >= 2.3
+    except ImportError:
+        return "flash kernel: not checked (torch < 2.3)"
     from spanbert_edu import SpanBertForPreTraining
 
     model = SpanBertForPreTraining(config).to(device).train()
@@ -113,6 +116,8 @@ def flash_note(config, batch, device):
             with sdpa_kernel(SDPBackend.FLASH_ATTENTION), torch.autocast(device.type, dtype=torch.bfloat16):
                 model(**batch).loss.backward()
             return "flash kernel: yes"
+        except torch.cuda.OutOfMemoryError:
+            raise
         except RuntimeError as error:
             reasons = [str(w.message).split(" (Triggered")[0] for w in why] or [str(error).splitlines()[0]]
             return "flash kernel: no; " + " ".join(reasons)[:300]

@@ -130,6 +130,10 @@ class BertEmbeddings(nn.Module):
 
 
 class BertSelfAttention(nn.Module):
+    """``query``, ``key`` and ``value`` are plain ``nn.Linear`` layers (HF's names), but forward
+    multiplies by their stacked weights in one go, so hooks on them do not fire; replace them
+    (peft's LoRA, quantization) and forward calls the replacements instead."""
+
     def __init__(self, c: SpanBertConfig):
         super().__init__()
         self.n_head, self.head_dim = c.num_attention_heads, c.hidden_size // c.num_attention_heads
@@ -142,12 +146,16 @@ class BertSelfAttention(nn.Module):
     def forward(self, x, keep, output_attentions=False):
         """x (B, L, H); keep (B, L) bool, or None when no position is padding."""
         B, L, H = x.shape
-        # Q, K and V from one matrix multiply (the three weights stacked): one wider GEMM, and
-        # under bf16 autocast x is cast once, not three times (3-4% of a bf16 step of small)
-        weight = torch.cat([self.query.weight, self.key.weight, self.value.weight])  # (3H, H)
-        bias = torch.cat([self.query.bias, self.key.bias, self.value.bias])           # (3H,)
         split = lambda t: t.view(B, L, self.n_head, self.head_dim).transpose(1, 2)  # (B, nh, L, hd)
-        q, k, v = map(split, F.linear(x, weight, bias).split(H, dim=-1))
+        projections = (self.query, self.key, self.value)
+        if all(type(p) is nn.Linear for p in projections):
+            # Q, K and V from one matrix multiply (the three weights stacked): one wider GEMM, and
+            # under bf16 autocast x is cast once, not three times (3-4% of a bf16 step of small)
+            weight = torch.cat([p.weight for p in projections])  # (3H, H)
+            bias = torch.cat([p.bias for p in projections])      # (3H,)
+            q, k, v = map(split, F.linear(x, weight, bias).split(H, dim=-1))
+        else:  # a module put in their place (a LoRA layer, a quantized one) is called as it is
+            q, k, v = (split(p(x)) for p in projections)
         y, probs = attention(q, k, v, keep, self.dropout_p if self.training else 0.0, self.path,
                              need_weights=output_attentions)
         return y.transpose(1, 2).reshape(B, L, H), probs

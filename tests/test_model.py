@@ -202,3 +202,31 @@ def test_trainer_trains_the_model(tokenizer, heldout_examples, tmp_path):
     trainer = Trainer(model=tiny(), args=args, train_dataset=heldout_examples[:16],
                       data_collator=SpanMaskingCollator(tokenizer, seed=0))
     assert trainer.train().training_loss > 0 and trainer.state.global_step == 2
+
+
+def test_qkv_stacked_equals_three_layers_and_a_replaced_layer_is_called():
+    """Forward multiplies by the stacked Q, K, V weights; a module swapped in for one of them (a
+    LoRA or quantized layer) is called instead, and with plain layers the outputs agree."""
+    from torch import nn
+    from spanbert_edu.model import BertSelfAttention
+
+    torch.manual_seed(0)
+    attention = BertSelfAttention(SpanBertConfig.preset("tiny")).eval()
+    x = torch.randn(2, 7, 64)
+    stacked, _ = attention(x, None)
+    calls = []
+
+    class Counting(nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, t):
+            calls.append(t.shape)
+            return self.inner(t) * 2.0  # a different layer: its output must show
+
+    attention.value = Counting(attention.value)
+    replaced, _ = attention(x, None)
+    assert calls == [x.shape]
+    # the layer-by-layer path with V doubled: softmax(q k^T) (2 v) is twice the stacked path's output
+    torch.testing.assert_close(replaced, 2.0 * stacked, rtol=1e-5, atol=1e-6)
