@@ -20,8 +20,7 @@ import sys
 
 import torch
 
-from fusion_ceiling import timed_steps
-from train_throughput import build
+from train_throughput import build, timed_steps
 from spanbert_edu import SpanBertConfig
 from spanbert_edu.devices import cpu_supports_bf16
 from spanbert_edu.model import set_attention_path

@@ -16,13 +16,12 @@ in alternating rounds of ``--steps`` steps after warm-up, and each form's fastes
 counts. The GEMM peak (``flops.gemm_peak``) is measured before and after, and the higher counts.
 """
 import argparse
-import statistics
 import time
 
 import torch
 
 from flops import gemm_peak, step_flops
-from train_throughput import build
+from train_throughput import batch_arguments, build, timed_steps
 from spanbert_edu import SpanBertConfig
 from spanbert_edu.devices import cpu_supports_bf16
 from spanbert_edu.model import set_attention_path
@@ -30,20 +29,6 @@ from spanbert_edu.train.memory import keep_freed_memory
 from spanbert_edu.train.step import fused_adamw
 
 PATH = "explicit"  # as step_profile.py
-
-
-def timed_steps(forward, opt, batch, precision, steps):
-    """The median seconds of ``steps`` training steps (forward, backward, AdamW)."""
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-            loss = forward(**batch).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def eager_and_compiled(args, precision, dropout):
@@ -71,9 +56,7 @@ def eager_and_compiled(args, precision, dropout):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="small")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-length", type=int, default=128)
+    batch_arguments(parser)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()

@@ -20,7 +20,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from flops import gemm_peak, step_flops
-from train_throughput import build
+from train_throughput import batch_arguments, build, timed_steps
 from spanbert_edu.devices import cpu_supports_bf16
 from spanbert_edu.model import set_attention_path
 from spanbert_edu.train.memory import keep_freed_memory
@@ -35,18 +35,9 @@ def profiled_step_seconds(model, batch, precision, steps):
     """{group: seconds per step} of the operators' own CPU time, and the profiled step's length."""
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=fused_adamw(torch.device("cpu")))  # as training
 
-    def step():
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-            loss = model(**batch).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-
-    for _ in range(2):
-        step()
+    timed_steps(model, opt, batch, precision, 2)  # warm-up
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(steps):
-            step()
+        timed_steps(model, opt, batch, precision, steps)
     groups = defaultdict(float)
     for event in prof.key_averages():
         name = next((g for g, ops in GROUPS.items() if event.key in ops), "everything else")
@@ -56,9 +47,7 @@ def profiled_step_seconds(model, batch, precision, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="small")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-length", type=int, default=128)
+    batch_arguments(parser)
     parser.add_argument("--steps", type=int, default=3)
     args = parser.parse_args()
     keep_freed_memory()  # as the training commands do

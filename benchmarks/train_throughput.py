@@ -78,6 +78,27 @@ def loss_of(model, batch):
     return out if torch.is_tensor(out) else out.loss
 
 
+def timed_steps(model, opt, batch, precision, steps):
+    """The median seconds of ``steps`` training steps (forward, backward, AdamW) on the CPU."""
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = loss_of(model, batch)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def batch_arguments(parser):
+    """The model and batch every CPU benchmark here takes: ``--preset``, ``--batch-size``, ``--max-length``."""
+    parser.add_argument("--preset", default="small")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-length", type=int, default=128)
+
+
 def child(which, args):
     from spanbert_edu.model import set_attention_path
 
@@ -88,28 +109,16 @@ def child(which, args):
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)  # both: as our loop and HF Trainer's default
     step_model = torch.compile(model) if args.compile else model
-    times = []
-    warm = 2 + 2 * args.compile  # compilation happens in the first steps
-    for step in range(args.steps + warm):
-        t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
-            loss = loss_of(step_model, batch)
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if step >= warm:
-            times.append(time.perf_counter() - t0)
+    timed_steps(step_model, opt, batch, args.precision, 2 + 2 * args.compile)  # warm-up (and compiling)
+    step_s = timed_steps(step_model, opt, batch, args.precision, args.steps)
     tokens = int(batch["attention_mask"].sum())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"tokens_per_s": tokens / statistics.median(times), "peak_rss_mb": peak_mb,
-                      "step_s": statistics.median(times)}))
+    print(json.dumps({"tokens_per_s": tokens / step_s, "peak_rss_mb": peak_mb, "step_s": step_s}))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="small")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-length", type=int, default=128)
+    batch_arguments(parser)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=2, help="runs of each variant; the faster counts")
     parser.add_argument("--child", choices=["ours", "hf"])
